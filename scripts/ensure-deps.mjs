@@ -1,0 +1,24 @@
+// Installs dependencies when they are missing or were installed from a different lockfile,
+// so `npm run demo` and `npm test` work on a fresh clone. Pure Node: it runs before any install.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const lockfile = join(root, 'package-lock.json');
+const stamp = join(root, 'node_modules', '.mcapflow-lock-hash');
+
+const lockHash = createHash('sha256').update(readFileSync(lockfile)).digest('hex');
+const installedHash = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : '';
+
+if (lockHash !== installedHash) {
+  console.error('mcapflow: installing dependencies (npm ci)…');
+  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('mcapflow: dependency install failed; see the npm output above.');
+    process.exit(result.status ?? 1);
+  }
+  writeFileSync(stamp, `${lockHash}\n`);
+}

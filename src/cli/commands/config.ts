@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { configurationMarkdown, loadConfig } from '../../config/config.ts';
+
+export function registerConfig(program: Command): void {
+  program
+    .command('config')
+    .description('Print the effective configuration (every option comes from an environment variable).')
+    .option('--markdown', 'print the documentation table of every option instead')
+    .action((options: { markdown?: boolean }) => {
+      if (options.markdown) process.stdout.write(configurationMarkdown());
+      else process.stdout.write(`${JSON.stringify(loadConfig(), null, 2)}\n`);
+    });
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { queryCatalog } from '../../catalog/query-session.ts';
+import { loadConfig } from '../../config/config.ts';
+import { prepareEnvironment } from '../../runtime/environment.ts';
+import { createStore } from '../../runtime/services.ts';
+import { printTable } from '../output.ts';
+
+export function registerQuery(program: Command): void {
+  program
+    .command('query')
+    .description('Run SQL (DuckDB dialect) over the committed tables: recordings, topics, messages and one table per message schema.')
+    .argument('<sql>', 'the SQL statement')
+    .option('--json', 'print {"columns": [...], "rows": [[...], ...]}; 64-bit integers are numbers when they fit in 2^53, else strings')
+    .addHelpText('after', '\nExample:\n  mcapflow query "SELECT topic, count(*) FROM messages GROUP BY topic"')
+    .action(async (sql: string, options: { json?: boolean }) => {
+      const config = loadConfig();
+      const env = await prepareEnvironment(config, { redis: false });
+      const store = createStore(config, env.endpoints);
+      try {
+        const result = await queryCatalog({ store, derivedBucket: config.derivedBucket, home: config.home }, sql);
+        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else printTable(result.columns, result.rows);
+      } finally {
+        store.close();
+        await env.stop();
+      }
+    });
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
+import { prepareEnvironment } from '../../runtime/environment.ts';
+import { startPipeline } from '../../runtime/pipeline.ts';
+
+const ROLES = ['dispatcher', 'worker', 'all'] as const;
+type Role = (typeof ROLES)[number];
+
+function collectRoles(value: string, previous: Role[]): Role[] {
+  const roles = value.split(',').map((r) => r.trim());
+  for (const role of roles) {
+    if (!(ROLES as readonly string[]).includes(role)) throw new InvalidInputError('BAD_ARGUMENT', `unknown role ${JSON.stringify(role)} (roles: ${ROLES.join(', ')})`);
+  }
+  return [...previous, ...(roles as Role[])];
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run service roles until SIGTERM/SIGINT: the dispatcher (ingest and scan jobs, plus the embedded S3 server and its events on the embedded default), workers (index, extract, convert, commit jobs), or all.')
+    .option('--role <roles>', 'dispatcher, worker or all; repeat or comma-separate', collectRoles, [] as Role[])
+    .action(async (options: { role: Role[] }) => {
+      const roles = options.role.length === 0 ? (['all'] as Role[]) : options.role;
+      const all = roles.includes('all');
+      const config = loadConfig();
+      const log = createLogger(config.logLevel, { roles: roles.join(',') });
+      const env = await prepareEnvironment(config);
+      const pipeline = await startPipeline(config, env, { dispatcher: all || roles.includes('dispatcher'), worker: all || roles.includes('worker') }, log);
+      log.info({ redis: env.endpoints.redisUrl, s3: env.endpoints.s3Endpoint ?? 'aws', prefix: config.prefix }, 'mcapflow serving');
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, 'stopping: no new jobs; running jobs finish');
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await pipeline.stop();
+      await env.stop();
+      log.info('stopped');
+    });
+}

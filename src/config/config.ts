@@ -1,0 +1,93 @@
+/**
+ * The one configuration loader. Every option is an environment variable with a default and
+ * one line of documentation; `docs/configuration.md` is generated from this table and a test
+ * keeps the two in sync.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+const MiB = 1024 * 1024;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name');
+
+/** Declaration of one option: where it comes from, its default, what it means. */
+interface OptionSpec<T> {
+  env: string;
+  default: string | undefined;
+  doc: string;
+  schema: z.ZodType<T>;
+}
+
+function option<T>(env: string, defaultValue: string | undefined, doc: string, schema: z.ZodType<T>): OptionSpec<T> {
+  return { env, default: defaultValue, doc, schema };
+}
+
+export const OPTIONS = {
+  home: option('MCAPFLOW_HOME', './.mcapflow', 'Directory for local state: embedded S3 data, spawned Redis data, the query cache.', z.string().min(1)),
+  redisUrl: option('REDIS_URL', 'redis://127.0.0.1:6379', 'Redis holding the work queues. Must use maxmemory-policy noeviction.', z.url({ protocol: /^rediss?$/ })),
+  spawnRedis: option('MCAPFLOW_SPAWN_REDIS', 'true', 'When no Redis answers at REDIS_URL (a loopback address) and redis-server is on PATH, start one under MCAPFLOW_HOME.', bool),
+  prefix: option('MCAPFLOW_PREFIX', 'mcapflow', 'Prefix of every Redis key this instance writes. Use a hash tag such as {mcapflow} for Redis Cluster.', z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'may contain only letters, digits, _, -, { and }')),
+  s3Endpoint: option('S3_ENDPOINT', undefined, 'S3 endpoint URL. Unset: start the embedded S3 server over $MCAPFLOW_HOME/s3. Empty string: the AWS default endpoint.', z.string().optional()),
+  s3Region: option('S3_REGION', 'us-east-1', 'S3 region.', z.string().min(1)),
+  s3ForcePathStyle: option('S3_FORCE_PATH_STYLE', 'true', 'Address buckets by path (needed for MinIO and the embedded server).', bool),
+  embeddedS3Port: option('MCAPFLOW_EMBEDDED_S3_PORT', '0', 'Port of the embedded S3 server on 127.0.0.1; 0 picks a free one.', nonNegativeInt),
+  rawBucket: option('MCAPFLOW_RAW_BUCKET', 'raw', 'Bucket that recordings are uploaded to.', bucketName),
+  derivedBucket: option('MCAPFLOW_DERIVED_BUCKET', 'derived', 'Bucket for derived data: objects/, manifests/, quarantine/.', bucketName),
+  recordingSuffixes: option('MCAPFLOW_RECORDING_SUFFIXES', '.mcap', 'Comma-separated key suffixes that mark an object as a recording; events for other keys are ignored.', z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))),
+  spanMaxBytes: option('MCAPFLOW_SPAN_MAX_BYTES', String(32 * MiB), 'Largest compressed size of a chunk span (contiguous chunks handled by one index/extract job).', positiveInt),
+  blobThresholdBytes: option('MCAPFLOW_BLOB_THRESHOLD_BYTES', '4096', 'Byte arrays longer than this are stored by reference (URI, offset, length, sha256) instead of inline.', nonNegativeInt),
+  parquetTargetBytes: option('MCAPFLOW_PARQUET_TARGET_BYTES', String(128 * MiB), 'Convert packs extract outputs into Parquet files of about this many uncompressed bytes.', positiveInt),
+  parquetRowGroupRows: option('MCAPFLOW_PARQUET_ROW_GROUP_ROWS', '131072', 'Rows per Parquet row group.', positiveInt),
+  maxRecordBytes: option('MCAPFLOW_MAX_RECORD_BYTES', String(1024 * MiB), 'Largest MCAP record (e.g. chunk) a worker will allocate; longer declared lengths are rejected as corrupt.', positiveInt),
+  workerConcurrency: option('MCAPFLOW_WORKER_CONCURRENCY', '2', 'Jobs a worker process runs at once per queue (index, extract, convert, commit).', positiveInt),
+  dispatcherConcurrency: option('MCAPFLOW_DISPATCHER_CONCURRENCY', '4', 'Ingest and scan jobs a dispatcher process plans at once.', positiveInt),
+  jobAttempts: option('MCAPFLOW_JOB_ATTEMPTS', '4', 'Attempts per job before it is failed (retries back off exponentially).', positiveInt),
+  backoffMs: option('MCAPFLOW_BACKOFF_MS', '1000', 'Base delay of the exponential retry backoff.', nonNegativeInt),
+  lockDurationMs: option('MCAPFLOW_LOCK_DURATION_MS', '120000', 'BullMQ job lock; a job whose worker stops renewing it for this long is run again elsewhere.', positiveInt),
+  readBlockBytes: option('MCAPFLOW_READ_BLOCK_BYTES', String(1 * MiB), 'Block size of the ranged-read cache used for planning reads.', positiveInt),
+  logLevel: option('MCAPFLOW_LOG_LEVEL', 'info', 'Log level: fatal, error, warn, info, debug, trace or silent.', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+} as const;
+
+type Options = typeof OPTIONS;
+export type Config = { [K in keyof Options]: Options[K] extends OptionSpec<infer T> ? T : never };
+
+/** Reads and validates every option; the error names each offending variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(OPTIONS) as [string, OptionSpec<unknown>][]) {
+    const raw = env[spec.env] ?? spec.default;
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else problems.push(`${spec.env}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join(', ')}`);
+  return { ...(values as Config), home: resolve(values.home as string) };
+}
+
+/** Markdown table of every option, the body of docs/configuration.md. */
+export function configurationMarkdown(): string {
+  const rows = Object.values(OPTIONS).map(
+    (spec: OptionSpec<unknown>) => `| \`${spec.env}\` | ${spec.default === undefined ? '*(unset)*' : `\`${spec.default}\``} | ${spec.doc} |`,
+  );
+  return [
+    '# Configuration',
+    '',
+    'Every option is an environment variable. This file is generated from `src/config/config.ts`',
+    '(`npx mcapflow config --markdown > docs/configuration.md`); a test keeps it in sync.',
+    '',
+    '| Variable | Default | Meaning |',
+    '|---|---|---|',
+    ...rows,
+    '',
+    'S3 credentials come from the standard AWS chain (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,',
+    'instance or pod roles). The embedded S3 server accepts any credentials.',
+    '',
+  ].join('\n');
+}

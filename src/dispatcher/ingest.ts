@@ -1,0 +1,87 @@
+/**
+ * The dispatcher's ingest job: identify the object, skip it when it is already committed or
+ * quarantined, validate its head, read only its footer and summary to plan, or hand it to
+ * a scan when it has no usable summary. Input that can never succeed is quarantined here,
+ * without retries.
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import { recordingIdFor } from '../domain/identity.ts';
+import { s3Uri } from '../domain/layout.ts';
+import type { RecordingSource } from '../domain/plan.ts';
+import { InvalidRecordingError, isMcapflowError } from '../errors.ts';
+import { RangedReadable } from '../mcap/ranged-readable.ts';
+import { HEAD_PROBE_BYTES, readIndexFromSummary, validateHead } from '../mcap/recording-index.ts';
+import { readManifest, readQuarantine, writeQuarantine } from '../operators/commit-op.ts';
+import type { IngestJobData, ScanJobData } from '../queue/jobs.ts';
+import type { Services } from '../runtime/services.ts';
+import { jobIds, startRecordingFlow } from './start-flow.ts';
+
+/** The footer and a typical summary arrive in this one tail read. */
+const TAIL_PREFETCH_BYTES = 1024 * 1024;
+
+export type IngestOutcome =
+  | { outcome: 'missing' }
+  | { outcome: 'already-committed' | 'already-quarantined' | 'planned' | 'scan' | 'quarantined'; recordingId: string; reason?: string };
+
+export async function quarantine(services: Services, recordingId: string, source: RecordingSource, error: InvalidRecordingError): Promise<void> {
+  await writeQuarantine(services.store, services.config.derivedBucket, { recording_id: recordingId, source, code: error.code, reason: error.message });
+  await services.status.set(recordingId, 'quarantined', { source: s3Uri(source.bucket, source.key), reason: error.message });
+}
+
+/** Runs `work`, turning input errors into a quarantine and anything else into a retry. */
+export async function orQuarantine<T>(services: Services, recordingId: string, source: RecordingSource, work: () => Promise<T>): Promise<T | { outcome: 'quarantined'; recordingId: string; reason: string }> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof InvalidRecordingError) {
+      await quarantine(services, recordingId, source, error);
+      return { outcome: 'quarantined', recordingId, reason: error.message };
+    }
+    if (isMcapflowError(error) && !error.retryable) throw new UnrecoverableError(error.message);
+    throw error;
+  }
+}
+
+export async function processIngest(services: Services, job: Job<IngestJobData>): Promise<IngestOutcome> {
+  const { store, config, status, queues } = services;
+  const { bucket, key, eventTime } = job.data;
+  const info = await store.head(bucket, key);
+  if (info === undefined) return { outcome: 'missing' };
+
+  const source: RecordingSource = { bucket, key, size: info.size, etag: info.etag, sha256: info.sha256 };
+  const recordingId = recordingIdFor(source);
+  if (await readManifest(store, config.derivedBucket, recordingId)) {
+    await status.set(recordingId, 'committed', { source: s3Uri(bucket, key), reason: null });
+    return { outcome: 'already-committed', recordingId };
+  }
+  const quarantined = await readQuarantine(store, config.derivedBucket, recordingId);
+  if (quarantined) {
+    await status.set(recordingId, 'quarantined', { source: s3Uri(bucket, key), reason: quarantined.reason });
+    return { outcome: 'already-quarantined', recordingId, reason: quarantined.reason };
+  }
+  await status.set(recordingId, 'planning', { source: s3Uri(bucket, key), reason: null });
+
+  return orQuarantine(services, recordingId, source, async (): Promise<IngestOutcome> => {
+    const head = info.size === 0 ? new Uint8Array(0) : await store.getRange(bucket, key, 0, Math.min(info.size, HEAD_PROBE_BYTES), 'plan');
+    validateHead(head, info.size);
+    const readable = new RangedReadable({
+      store,
+      bucket,
+      key,
+      size: info.size,
+      purpose: 'plan',
+      minFetchBytes: config.readBlockBytes,
+      maxReadBytes: config.maxRecordBytes,
+    });
+    await readable.prefetchTail(TAIL_PREFETCH_BYTES);
+    const summary = await readIndexFromSummary(readable);
+    await job.log(`planning read ${readable.bytesFetched} bytes in ${readable.requests} requests for a ${info.size}-byte object`);
+    if ('unusable' in summary) {
+      const data: ScanJobData = { recordingId, source, eventTime };
+      await queues.queue('scan').add('scan', data, { jobId: jobIds(recordingId).scan });
+      return { outcome: 'scan', recordingId, reason: summary.unusable };
+    }
+    await startRecordingFlow(services, recordingId, source, summary.index, eventTime);
+    return { outcome: 'planned', recordingId };
+  });
+}

@@ -1,0 +1,22 @@
+/**
+ * The scan job: for files without a usable summary (unindexed, unchunked, truncated),
+ * stream the file once to build the index, then start the same flow as a planned file.
+ */
+import type { Job } from 'bullmq';
+import { scanRecording } from '../mcap/scan.ts';
+import type { ScanJobData } from '../queue/jobs.ts';
+import type { Services } from '../runtime/services.ts';
+import { orQuarantine } from './ingest.ts';
+import { startRecordingFlow } from './start-flow.ts';
+
+export type ScanOutcome = { outcome: 'planned'; recordingId: string; damage: string[] } | { outcome: 'quarantined'; recordingId: string; reason: string };
+
+export async function processScan(services: Services, job: Job<ScanJobData>): Promise<ScanOutcome> {
+  const { recordingId, source, eventTime } = job.data;
+  return orQuarantine(services, recordingId, source, async () => {
+    const stream = await services.store.stream(source.bucket, source.key, 'scan');
+    const index = await scanRecording(stream, { maxRecordBytes: services.config.maxRecordBytes, validateCrc: true });
+    await startRecordingFlow(services, recordingId, source, index, eventTime);
+    return { outcome: 'planned' as const, recordingId, damage: index.damage };
+  });
+}

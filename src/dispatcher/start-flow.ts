@@ -1,0 +1,67 @@
+/**
+ * From a recording index to running work: build the plan, store it, and add the BullMQ flow
+ * (per-span index and extract jobs under one commit job, which adds the per-table converts
+ * once the spans are done).
+ */
+import { contentAddress } from '../domain/addresses.ts';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import { objectKey, s3Uri } from '../domain/layout.ts';
+import { buildPlan, type RecordingPlan, type RecordingSource } from '../domain/plan.ts';
+import { classifierFor } from '../decode/registry.ts';
+import { InvalidRecordingError } from '../errors.ts';
+import type { RecordingIndex } from '../mcap/recording-index.ts';
+import { OPERATOR_VERSIONS } from '../operators/versions.ts';
+import type { CommitJobData, SpanJobData } from '../queue/jobs.ts';
+import type { Services } from '../runtime/services.ts';
+
+export function jobIds(recordingId: string) {
+  return {
+    scan: `${recordingId}-scan`,
+    commit: `${recordingId}-commit`,
+    index: (span: number) => `${recordingId}-index-${span}`,
+    extract: (span: number) => `${recordingId}-extract-${span}`,
+    convert: (table: string) => `${recordingId}-convert-${table}`,
+  };
+}
+
+export async function startRecordingFlow(services: Services, recordingId: string, source: RecordingSource, index: RecordingIndex, eventTime: string): Promise<RecordingPlan> {
+  const { config, store, queues, status } = services;
+  const plan = buildPlan({
+    recordingId,
+    source,
+    index,
+    spanMaxBytes: config.spanMaxBytes,
+    blobThresholdBytes: config.blobThresholdBytes,
+    classify: classifierFor({ blobThresholdBytes: config.blobThresholdBytes }),
+  });
+  if (plan.spans.length === 0 && plan.damage.length > 0) {
+    throw new InvalidRecordingError('UNRECOVERABLE', `no complete chunk could be read: ${plan.damage.join('; ')}`);
+  }
+  const planKey = objectKey(
+    'plans',
+    contentAddress({ recordingId, operator: OPERATOR_VERSIONS.plan, slice: {}, params: { ...plan.params, planner: plan.planner, source } }),
+    'json',
+  );
+  await store.put(config.derivedBucket, planKey, canonicalJson(plan), { contentType: 'application/json' });
+
+  const ids = jobIds(recordingId);
+  // A flow that failed before is kept for inspection; a new ingest of the same recording is an
+  // explicit retry, so clear it or the new flow would be ignored as a duplicate.
+  const previous = await queues.queue('commit').getJob(ids.commit);
+  if (previous !== undefined && (await previous.isFailed())) await previous.remove({ removeChildren: true });
+  const spanJob = (kind: 'index' | 'extract', span: number) => ({
+    name: kind,
+    queueName: kind,
+    data: { recordingId, planKey, span } satisfies SpanJobData,
+    opts: { jobId: kind === 'index' ? ids.index(span) : ids.extract(span), failParentOnFailure: true, ...queues.jobOptions },
+  });
+  await status.set(recordingId, 'processing', { source: s3Uri(source.bucket, source.key), reason: null, jobsTotal: plan.spans.length * 2 + plan.tables.length + 2 });
+  await queues.flowProducer().add({
+    name: 'commit',
+    queueName: 'commit',
+    data: { recordingId, planKey, eventTime } satisfies CommitJobData,
+    opts: { jobId: ids.commit, ...queues.jobOptions },
+    children: plan.spans.flatMap((span) => [spanJob('index', span.index), spanJob('extract', span.index)]),
+  });
+  return plan;
+}

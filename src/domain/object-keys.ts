@@ -1,0 +1,18 @@
+import { InvalidInputError } from '../errors.ts';
+
+/**
+ * Rejects object keys that could escape a local cache directory or confuse a path: `..`
+ * segments, control characters, absolute paths, empty segments or over-long keys.
+ */
+export function validateObjectKey(key: string): string {
+  const problem =
+    key.length === 0 ? 'is empty'
+    : Buffer.byteLength(key) > 1024 ? 'is longer than 1024 bytes'
+    : key.startsWith('/') ? 'is an absolute path'
+    : /[\u0000-\u001f\u007f]/.test(key) ? 'contains a control character'
+    : key.split('/').some((s) => s === '..' || s === '.') ? 'contains a "." or ".." segment'
+    : key.includes('\\') ? 'contains a backslash'
+    : undefined;
+  if (problem) throw new InvalidInputError('BAD_KEY', `object key ${JSON.stringify(key.slice(0, 200))} ${problem}`);
+  return key;
+}

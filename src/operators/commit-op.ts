@@ -1,0 +1,51 @@
+/**
+ * commit: writes the manifest, the single atomic commit of a recording, once. An identical
+ * manifest already there is a no-op; a different one is a conflict, never overwritten.
+ */
+import { manifestKey, quarantineKey } from '../domain/layout.ts';
+import { serializeManifest, type Manifest } from '../domain/manifest.ts';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import type { RecordingSource } from '../domain/plan.ts';
+import { ManifestConflictError } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+export async function writeManifest(store: ObjectStore, bucket: string, manifest: Manifest): Promise<'written' | 'unchanged'> {
+  const key = manifestKey(manifest.recording_id);
+  const body = serializeManifest(manifest);
+  const same = async (): Promise<boolean | undefined> => {
+    const existing = await store.get(bucket, key, 'derived');
+    return existing === undefined ? undefined : Buffer.from(existing).toString('utf8') === body;
+  };
+  const before = await same();
+  if (before === true) return 'unchanged';
+  if (before === false) throw new ManifestConflictError(manifest.recording_id);
+  const put = await store.put(bucket, key, body, { contentType: 'application/json', ifNoneMatch: true });
+  if (put.created) return 'written';
+  // Another writer won the race between our check and our write.
+  if ((await same()) === true) return 'unchanged';
+  throw new ManifestConflictError(manifest.recording_id);
+}
+
+export interface QuarantineRecord {
+  format: 'mcapflow.quarantine/1';
+  recording_id: string;
+  source: RecordingSource;
+  code: string;
+  reason: string;
+}
+
+/** Records why a recording can never be processed; the same verdict rewrites the same bytes. */
+export async function writeQuarantine(store: ObjectStore, bucket: string, record: Omit<QuarantineRecord, 'format'>): Promise<void> {
+  const body = `${canonicalJson({ format: 'mcapflow.quarantine/1', ...record }, 2)}\n`;
+  await store.put(bucket, quarantineKey(record.recording_id), body, { contentType: 'application/json' });
+}
+
+export async function readManifest(store: ObjectStore, bucket: string, recordingId: string): Promise<Manifest | undefined> {
+  const bytes = await store.get(bucket, manifestKey(recordingId), 'derived');
+  return bytes === undefined ? undefined : (JSON.parse(Buffer.from(bytes).toString('utf8')) as Manifest);
+}
+
+export async function readQuarantine(store: ObjectStore, bucket: string, recordingId: string): Promise<QuarantineRecord | undefined> {
+  const bytes = await store.get(bucket, quarantineKey(recordingId), 'derived');
+  return bytes === undefined ? undefined : (JSON.parse(Buffer.from(bytes).toString('utf8')) as QuarantineRecord);
+}

@@ -1,0 +1,52 @@
+/**
+ * What operators get to work with: the store, the settings that shape their outputs and a
+ * cache of immutable plans. Operators do all their I/O through this.
+ */
+import type { RecordingPlan } from '../domain/plan.ts';
+import { sha256Hex } from '../domain/hash.ts';
+import { NotFoundError } from '../errors.ts';
+import type { ObjectStore, PutOptions } from '../storage/object-store.ts';
+import type { StoredObject } from '../queue/jobs.ts';
+
+export interface OperatorSettings {
+  derivedBucket: string;
+  maxRecordBytes: number;
+  blobThresholdBytes: number;
+  parquetTargetBytes: number;
+  parquetRowGroupRows: number;
+}
+
+export interface OperatorContext {
+  store: ObjectStore;
+  settings: OperatorSettings;
+  loadPlan(planKey: string): Promise<RecordingPlan>;
+}
+
+const PLAN_CACHE_LIMIT = 64;
+
+export function createOperatorContext(store: ObjectStore, settings: OperatorSettings): OperatorContext {
+  const plans = new Map<string, Promise<RecordingPlan>>();
+  return {
+    store,
+    settings,
+    loadPlan(planKey) {
+      let plan = plans.get(planKey);
+      if (plan === undefined) {
+        plan = store.get(settings.derivedBucket, planKey, 'derived').then((bytes) => {
+          if (bytes === undefined) throw new NotFoundError(`plan ${planKey} is missing from bucket ${settings.derivedBucket}`);
+          return JSON.parse(Buffer.from(bytes).toString('utf8')) as RecordingPlan;
+        });
+        plan.catch(() => plans.delete(planKey));
+        if (plans.size >= PLAN_CACHE_LIMIT) plans.delete(plans.keys().next().value!);
+        plans.set(planKey, plan);
+      }
+      return plan;
+    },
+  };
+}
+
+/** Writes a derived object and returns its size and byte hash for the manifest. */
+export async function writeObject(ctx: OperatorContext, key: string, body: Uint8Array, options: PutOptions = {}): Promise<StoredObject> {
+  await ctx.store.put(ctx.settings.derivedBucket, key, body, options);
+  return { key, bytes: body.length, sha256: sha256Hex(body) };
+}

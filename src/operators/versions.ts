@@ -1,0 +1,12 @@
+/**
+ * Name@version of every operator. A version enters the content address of everything the
+ * operator writes: bump it whenever its output bytes change, and old outputs stay valid
+ * under their old addresses.
+ */
+export const OPERATOR_VERSIONS = {
+  plan: 'plan@1',
+  index: 'index@1',
+  extract: 'extract@1',
+  convert: 'convert@1',
+  commit: 'commit@1',
+} as const;

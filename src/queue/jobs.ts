@@ -1,0 +1,110 @@
+/**
+ * Job kinds, their payloads and results. Payloads hold ids and offsets only, never recording
+ * bytes: the plan object in the store carries the rest.
+ */
+import type { RecordingSource } from '../domain/plan.ts';
+
+export const QUEUE_NAMES = ['ingest', 'scan', 'index', 'extract', 'convert', 'commit'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export type Trigger = 'event' | 'backfill' | 'cli';
+
+export interface IngestJobData {
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string | undefined;
+  /** When the object was created (event time), ISO 8601. */
+  eventTime: string;
+  trigger: Trigger;
+}
+
+export interface ScanJobData {
+  recordingId: string;
+  source: RecordingSource;
+  eventTime: string;
+}
+
+export interface SpanJobData {
+  recordingId: string;
+  planKey: string;
+  span: number;
+}
+
+export interface ConvertJobData {
+  recordingId: string;
+  planKey: string;
+  table: string;
+  /** Extract/index outputs of this table, in span order. */
+  parts: PartRef[];
+}
+
+export interface CommitJobData {
+  recordingId: string;
+  planKey: string;
+  eventTime: string;
+}
+
+export interface PartRef {
+  table: string;
+  key: string;
+  rows: number;
+  bytes: number;
+}
+
+export interface StoredObject {
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface TableObject extends StoredObject {
+  rows: number;
+  /** Nanoseconds as decimal strings; null for an empty file. */
+  minLogTime: string | null;
+  maxLogTime: string | null;
+}
+
+export interface ChannelStats {
+  channelId: number;
+  topic: string;
+  count: number;
+  firstLogTime: string;
+  lastLogTime: string;
+}
+
+export interface Damage {
+  offset: number;
+  reason: string;
+}
+
+export interface IndexResult {
+  kind: 'index';
+  span: number;
+  messages: number;
+  part: PartRef | null;
+  channels: ChannelStats[];
+  damaged: Damage[];
+}
+
+export interface DecodeErrors {
+  channelId: number;
+  count: number;
+  first: string;
+}
+
+export interface ExtractResult {
+  kind: 'extract';
+  span: number;
+  parts: PartRef[];
+  blobs: StoredObject[];
+  decodeErrors: DecodeErrors[];
+}
+
+export interface ConvertResult {
+  kind: 'convert';
+  table: string;
+  objects: TableObject[];
+}
+
+export type CommitOutcome = { status: 'committed'; manifestKey: string } | { status: 'quarantined'; reason: string };

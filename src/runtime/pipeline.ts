@@ -1,0 +1,56 @@
+/**
+ * Runs the roles of one process: the dispatcher (ingest and scan consumers, plus the
+ * embedded S3 server's events when this process hosts it) and the worker pool.
+ */
+import type { Worker } from 'bullmq';
+import type { Config } from '../config/config.ts';
+import { handleS3Event } from '../dispatcher/event-handler.ts';
+import { startDispatcher } from '../dispatcher/dispatcher.ts';
+import type { Logger } from '../log.ts';
+import { assertNoEviction } from '../queue/redis.ts';
+import { startWorkerPool } from '../workers/worker-pool.ts';
+import type { Environment } from './environment.ts';
+import { createServices, type Services } from './services.ts';
+
+export interface PipelineRoles {
+  dispatcher: boolean;
+  worker: boolean;
+}
+
+export interface Pipeline {
+  services: Services;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(config: Config, env: Environment, roles: PipelineRoles, log: Logger): Promise<Pipeline> {
+  const services = createServices(config, env.endpoints);
+  try {
+    await assertNoEviction(services.queues.connection);
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+  const workers: Worker[] = [];
+  if (roles.dispatcher) {
+    env.embeddedS3?.onEvent((event) => {
+      handleS3Event(event, { queues: services.queues, recordingSuffixes: config.recordingSuffixes, keysUrlEncoded: false })
+        .then((outcome) => {
+          for (const o of outcome.enqueued) log.info({ bucket: o.bucket, key: o.key }, 'object created: ingest enqueued');
+        })
+        .catch((error: unknown) => log.error({ err: error }, 'could not handle an S3 event'));
+    });
+    workers.push(...startDispatcher(services, { concurrency: config.dispatcherConcurrency }));
+  }
+  if (roles.worker) workers.push(...startWorkerPool(services, { concurrency: config.workerConcurrency }));
+  for (const worker of workers) {
+    worker.on('failed', (job, error) => log.warn({ queue: worker.name, job_id: job?.id, recording_id: (job?.data as { recordingId?: string } | undefined)?.recordingId, err: error.message, attempts: job?.attemptsMade }, 'job failed'));
+  }
+  return {
+    services,
+    workers,
+    async stop() {
+      await services.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The long-lived services every role shares, built from the configuration: object store,
+ * queues, status store and the operator context. Entry points create one and close it.
+ */
+import type { Config } from '../config/config.ts';
+import { createOperatorContext, type OperatorContext } from '../operators/context.ts';
+import { Queues } from '../queue/queues.ts';
+import { RecordingStatusStore } from '../status/recording-status.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { S3Store } from '../storage/s3-store.ts';
+import { EMBEDDED_S3_CREDENTIALS } from '../embedded/s3-server.ts';
+
+export interface Services {
+  config: Config;
+  store: ObjectStore;
+  queues: Queues;
+  status: RecordingStatusStore;
+  operators: OperatorContext;
+  close(): Promise<void>;
+}
+
+export interface ServiceEndpoints {
+  redisUrl: string;
+  /** Resolved S3 endpoint; undefined means the AWS default for the region. */
+  s3Endpoint: string | undefined;
+  /** True when talking to the embedded server (which accepts its fixed credentials). */
+  embeddedS3: boolean;
+}
+
+export function createStore(config: Config, endpoints: ServiceEndpoints): S3Store {
+  return new S3Store({
+    endpoint: endpoints.s3Endpoint,
+    region: config.s3Region,
+    forcePathStyle: config.s3ForcePathStyle,
+    ...(endpoints.embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+  });
+}
+
+export function createServices(config: Config, endpoints: ServiceEndpoints): Services {
+  const store = createStore(config, endpoints);
+  const queues = new Queues({
+    redisUrl: endpoints.redisUrl,
+    prefix: config.prefix,
+    jobAttempts: config.jobAttempts,
+    backoffMs: config.backoffMs,
+    lockDurationMs: config.lockDurationMs,
+  });
+  const status = new RecordingStatusStore(queues.connection, config.prefix);
+  const operators = createOperatorContext(store, {
+    derivedBucket: config.derivedBucket,
+    maxRecordBytes: config.maxRecordBytes,
+    blobThresholdBytes: config.blobThresholdBytes,
+    parquetTargetBytes: config.parquetTargetBytes,
+    parquetRowGroupRows: config.parquetRowGroupRows,
+  });
+  return {
+    config,
+    store,
+    queues,
+    status,
+    operators,
+    async close() {
+      await queues.close();
+      store.close();
+    },
+  };
+}

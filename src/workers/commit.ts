@@ -1,0 +1,84 @@
+/**
+ * The commit job, root of every recording's flow. It runs in two steps: once the span jobs
+ * are done it adds one convert job per table as its own children and waits; when those are
+ * done it builds the manifest from all children's results and writes it.
+ */
+import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
+import { buildManifest } from '../domain/manifest.ts';
+import { manifestKey, s3Uri } from '../domain/layout.ts';
+import type { RecordingPlan } from '../domain/plan.ts';
+import { MESSAGES_TABLE } from '../columnar/messages-table.ts';
+import { InvalidRecordingError, ManifestConflictError } from '../errors.ts';
+import { writeManifest } from '../operators/commit-op.ts';
+import { OPERATOR_VERSIONS } from '../operators/versions.ts';
+import type { CommitJobData, CommitOutcome, ConvertJobData, ConvertResult, ExtractResult, IndexResult, PartRef } from '../queue/jobs.ts';
+import type { Services } from '../runtime/services.ts';
+import { jobIds } from '../dispatcher/start-flow.ts';
+import { quarantine } from '../dispatcher/ingest.ts';
+
+type ChildResult = IndexResult | ExtractResult | ConvertResult;
+
+function partsByTable(index: IndexResult[], extract: ExtractResult[]): Map<string, PartRef[]> {
+  const byTable = new Map<string, { span: number; part: PartRef }[]>();
+  const add = (span: number, part: PartRef) => {
+    const list = byTable.get(part.table) ?? [];
+    list.push({ span, part });
+    byTable.set(part.table, list);
+  };
+  for (const r of index) if (r.part) add(r.span, r.part);
+  for (const r of extract) for (const p of r.parts) add(r.span, p);
+  return new Map([...byTable].map(([table, list]) => [table, list.sort((a, b) => a.span - b.span).map((x) => x.part)]));
+}
+
+export async function processCommit(services: Services, job: Job<CommitJobData>, token: string | undefined): Promise<CommitOutcome> {
+  const { operators, queues } = services;
+  const { recordingId, planKey } = job.data;
+  const plan = await operators.loadPlan(planKey);
+  for (;;) {
+    const results = Object.values(await job.getChildrenValues<ChildResult>());
+    const index = results.filter((r): r is IndexResult => r.kind === 'index');
+    const extract = results.filter((r): r is ExtractResult => r.kind === 'extract');
+    const convert = results.filter((r): r is ConvertResult => r.kind === 'convert');
+    const tables = [MESSAGES_TABLE, ...plan.tables];
+    const missing = tables.filter((table) => !convert.some((c) => c.table === table));
+    if (missing.length === 0) {
+      return finalizeCommit(services, plan, planKey, { index, extract, convert });
+    }
+    const parts = partsByTable(index, extract);
+    const ids = jobIds(recordingId);
+    for (const table of missing) {
+      const data: ConvertJobData = { recordingId, planKey, table, parts: parts.get(table) ?? [] };
+      await queues.queue('convert').add('convert', data, {
+        jobId: ids.convert(table),
+        parent: { id: job.id!, queue: job.queueQualifiedName },
+        failParentOnFailure: true,
+      });
+    }
+    if (token === undefined) throw new Error('commit job needs a worker token to wait for its converts');
+    if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+    // The converts finished before we got here: read their results and go on.
+  }
+}
+
+async function finalizeCommit(
+  services: Services,
+  plan: RecordingPlan,
+  planKey: string,
+  results: { index: IndexResult[]; extract: ExtractResult[]; convert: ConvertResult[] },
+): Promise<CommitOutcome> {
+  const { config, store, status } = services;
+  const manifest = buildManifest({ plan, planKey, derivedBucket: config.derivedBucket, operators: { ...OPERATOR_VERSIONS }, ...results });
+  if (manifest.recovered && manifest.message_count === 0) {
+    const reason = `nothing could be salvaged: ${manifest.damage.join('; ')}`;
+    await quarantine(services, plan.recordingId, plan.source, new InvalidRecordingError('UNRECOVERABLE', reason));
+    return { status: 'quarantined', reason };
+  }
+  try {
+    await writeManifest(store, config.derivedBucket, manifest);
+  } catch (error) {
+    if (error instanceof ManifestConflictError) throw new UnrecoverableError(error.message);
+    throw error;
+  }
+  await status.set(plan.recordingId, 'committed', { source: s3Uri(plan.source.bucket, plan.source.key), reason: manifest.reason });
+  return { status: 'committed', manifestKey: manifestKey(plan.recordingId) };
+}
