@@ -45,10 +45,12 @@ export async function startRecordingFlow(services: Services, recordingId: string
   await store.put(config.derivedBucket, planKey, canonicalJson(plan), { contentType: 'application/json' });
 
   const ids = jobIds(recordingId);
-  // A flow that failed before is kept for inspection; a new ingest of the same recording is an
-  // explicit retry, so clear it or the new flow would be ignored as a duplicate.
+  // A finished flow of this recording is kept for a while for inspection. Ingest only gets here
+  // when no manifest exists (it was never written, or was removed), so this is a re-run: clear
+  // the old flow or the new one would be ignored as a duplicate. A flow still running is left
+  // alone and the add below is a no-op.
   const previous = await queues.queue('commit').getJob(ids.commit);
-  if (previous !== undefined && (await previous.isFailed())) await previous.remove({ removeChildren: true });
+  if (previous !== undefined && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove({ removeChildren: true });
   const spanJob = (kind: 'index' | 'extract', span: number) => ({
     name: kind,
     queueName: kind,

@@ -16,7 +16,7 @@ import { summarize } from '../summary.ts';
 const QUESTIONS = [
   {
     title: 'Messages and rate per topic',
-    sql: `SELECT topic, count(*) AS messages, round(count(*) / ((max(log_time) - min(log_time)) / 1e9), 1) AS hz
+    sql: `SELECT topic, count(*) AS messages, round((count(*) - 1) / ((max(log_time) - min(log_time)) / 1e9), 1) AS hz
           FROM messages WHERE recording_id = $id GROUP BY topic ORDER BY topic`,
   },
   {

@@ -1,0 +1,105 @@
+/**
+ * The `mcapflow` command as users and scripts run it: a separate process on the embedded
+ * default (its own s3rver under a temp MCAPFLOW_HOME, the machine's Redis under a test prefix).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixture } from '../helpers/fixtures.ts';
+import { deleteRedisPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/pipeline-harness.ts';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/mcapflow.js');
+const home = mkdtempSync(join(tmpdir(), 'mcapflow-cli-'));
+const prefix = uniquePrefix('cli');
+
+function run(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_LOG_LEVEL: 'warn', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+afterAll(async () => {
+  await deleteRedisPrefix(prefix);
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('mcapflow CLI', () => {
+  it('process --json prints the summary contract and exits 0 for committed and quarantined files', async () => {
+    const notMcap = join(home, 'notes.mcap');
+    writeFileSync(notMcap, 'hello');
+    const talker = fixture('talker').path;
+    const result = await run(['process', talker, notMcap, '--json']);
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.recordings).toHaveLength(2);
+    const [committed, quarantined] = out.recordings;
+    expect(committed).toMatchObject({ source: talker, status: 'committed', recovered: false, reason: null, messages: 20 });
+    expect(committed.recording_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(committed.topics).toContainEqual({
+      topic: '/topic',
+      schema: 'std_msgs/msg/String',
+      message_encoding: 'cdr',
+      messages: 10,
+      table: 'std_msgs_msg_String',
+      decode_errors: 0,
+      status: 'ok',
+      reason: null,
+    });
+    expect(quarantined).toMatchObject({ source: notMcap, status: 'quarantined', recovered: false, messages: 0, topics: [] });
+    expect(quarantined.reason).toMatch(/not an MCAP file/);
+  });
+
+  it('query --json returns columns and rows, 64-bit integers as numbers or strings', async () => {
+    const result = await run(['query', "SELECT topic, count(*) AS n, max(log_time) AS last FROM messages WHERE topic = '/topic' GROUP BY topic", '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ columns: ['topic', 'n', 'last'], rows: [['/topic', 10, '1585866239643508139']] });
+  });
+
+  it('query reports SQL errors with a code and a non-zero exit', async () => {
+    const result = await run(['query', 'SELECT * FROM no_such_table', '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).error.code).toBe('QUERY_FAILED');
+    expect(result.stderr).toMatch(/no_such_table/);
+  });
+
+  it('refuses a missing file before uploading anything (exit 2)', async () => {
+    const result = await run(['process', join(home, 'missing.mcap'), '--json']);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout).error).toEqual({ code: 'BAD_ARGUMENT', message: `${join(home, 'missing.mcap')}: no such file` });
+  });
+
+  it('names the variable of an invalid configuration (exit 2)', async () => {
+    const result = await run(['query', 'SELECT 1'], { MCAPFLOW_SPAN_MAX_BYTES: 'lots' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/MCAPFLOW_SPAN_MAX_BYTES="lots"/);
+  });
+
+  it.each([['demo'], ['process'], ['query'], ['serve'], ['config']])('%s --help explains the command', async (command) => {
+    const result = await run([command, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`Usage: mcapflow ${command}`));
+    expect(result.stdout.length).toBeGreaterThan(150);
+  });
+
+  it('demo generates, processes and answers questions about a small run', async () => {
+    const result = await run(['demo', '--size', '3MB']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Committed in .* s/);
+    expect(result.stdout).toMatch(/\/imu\s+\d+\s+200\s/);
+    expect(result.stdout).toMatch(/9\.8\d/);
+    expect(result.stdout).toMatch(/manifest\s+s3:\/\/derived\/manifests\/[0-9a-f]{32}\.json/);
+  }, 120_000);
+});
