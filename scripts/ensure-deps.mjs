@@ -10,15 +10,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lockfile = join(root, 'package-lock.json');
 const stamp = join(root, 'node_modules', '.mcapflow-lock-hash');
 
-const lockHash = createHash('sha256').update(readFileSync(lockfile)).digest('hex');
+const hashOf = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const installedHash = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : '';
 
-if (lockHash !== installedHash) {
-  console.error('mcapflow: installing dependencies (npm ci)…');
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+if (hashOf(lockfile) !== installedHash) {
+  // `npm install` rather than `npm ci`: registries that lack other platforms' optional
+  // binaries (DuckDB, msgpackr) leave them out of the lockfile, which `npm ci` rejects.
+  console.error('mcapflow: installing dependencies (npm install from package-lock.json)…');
+  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
     console.error('mcapflow: dependency install failed; see the npm output above.');
     process.exit(result.status ?? 1);
   }
-  writeFileSync(stamp, `${lockHash}\n`);
+  writeFileSync(stamp, `${hashOf(lockfile)}\n`);
 }
