@@ -1,10 +1,10 @@
-/** The real rosbag2 recordings in ../shared/fixtures and their expected counts. */
+/** The real rosbag2 recordings (test/fixtures/rosbag2, copied from ../shared/fixtures) and their expected counts. */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/rosbag2');
+export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/rosbag2');
 
 export interface Fixture {
   name: string;
