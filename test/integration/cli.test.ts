@@ -94,6 +94,28 @@ describe('mcapflow CLI', () => {
     expect(result.stdout.length).toBeGreaterThan(150);
   });
 
+  it('serve --role worker runs until SIGTERM, then stops cleanly', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--role', 'worker'], {
+      env: { ...process.env, MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const serving = new Promise<void>((resolveServing) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('mcapflow serving')) resolveServing();
+      });
+    });
+    const exited = new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
+    await serving;
+    const stoppingAt = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - stoppingAt).toBeLessThan(10_000);
+    expect(stderr).toMatch(/"signal":"SIGTERM"/);
+    expect(stderr).toMatch(/"msg":"stopped"/);
+  });
+
   it('demo generates, processes and answers questions about a small run', async () => {
     const result = await run(['demo', '--size', '3MB']);
     expect(result.code).toBe(0);
