@@ -47,9 +47,29 @@ export const OPTIONS = {
   maxRecordBytes: option('MCAPFLOW_MAX_RECORD_BYTES', String(1024 * MiB), 'Largest MCAP record (e.g. chunk) a worker will allocate; longer declared lengths are rejected as corrupt.', positiveInt),
   workerConcurrency: option('MCAPFLOW_WORKER_CONCURRENCY', '2', 'Jobs a worker process runs at once per queue (index, extract, convert, commit).', positiveInt),
   dispatcherConcurrency: option('MCAPFLOW_DISPATCHER_CONCURRENCY', '4', 'Ingest and scan jobs a dispatcher process plans at once.', positiveInt),
-  jobAttempts: option('MCAPFLOW_JOB_ATTEMPTS', '4', 'Attempts per job before it is failed (retries back off exponentially).', positiveInt),
+  jobAttempts: option('MCAPFLOW_JOB_ATTEMPTS', '4', 'Attempts per job before it goes to the dead-letter queue (retries back off exponentially with jitter).', positiveInt),
+  jobAttemptsByKind: option(
+    'MCAPFLOW_JOB_ATTEMPTS_BY_KIND',
+    '',
+    'Per-kind overrides of MCAPFLOW_JOB_ATTEMPTS, e.g. "commit=8,ingest=6" (kinds: ingest, scan, index, extract, convert, commit).',
+    z.string().transform((text, ctx) => {
+      const out: Record<string, number> = {};
+      for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const match = /^(ingest|scan|index|extract|convert|commit)=([1-9][0-9]*)$/.exec(pair);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not kind=attempts with a known kind and a positive number` });
+          return z.NEVER;
+        }
+        out[match[1]!] = Number(match[2]);
+      }
+      return out;
+    }),
+  ),
   backoffMs: option('MCAPFLOW_BACKOFF_MS', '1000', 'Base delay of the exponential retry backoff.', nonNegativeInt),
-  lockDurationMs: option('MCAPFLOW_LOCK_DURATION_MS', '120000', 'BullMQ job lock; a job whose worker stops renewing it for this long is run again elsewhere.', positiveInt),
+  lockDurationMs: option('MCAPFLOW_LOCK_DURATION_MS', '120000', 'BullMQ job lock, renewed while a job runs; a job whose worker died is run again once its lock lapses.', positiveInt),
+  stalledIntervalMs: option('MCAPFLOW_STALLED_INTERVAL_MS', '30000', 'How often workers look for jobs whose lock lapsed (crashed workers) and put them back in the queue.', positiveInt),
+  drainTimeoutMs: option('MCAPFLOW_DRAIN_TIMEOUT_MS', '60000', 'On SIGTERM, how long running jobs may finish before they are handed back to the queue for another worker.', nonNegativeInt),
+  s3RequestTimeoutMs: option('MCAPFLOW_S3_REQUEST_TIMEOUT_MS', '30000', 'An S3 request with no response for this long is abandoned and retried.', positiveInt),
   readBlockBytes: option('MCAPFLOW_READ_BLOCK_BYTES', String(1 * MiB), 'Block size of the ranged-read cache used for planning reads.', positiveInt),
   logLevel: option('MCAPFLOW_LOG_LEVEL', 'info', 'Log level: fatal, error, warn, info, debug, trace or silent.', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 } as const;

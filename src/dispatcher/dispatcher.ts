@@ -2,7 +2,7 @@
  * A dispatcher process's job consumers: ingest (identify, validate, plan) and scan.
  */
 import type { Worker } from 'bullmq';
-import type { IngestJobData, ScanJobData } from '../queue/jobs.ts';
+import type { IngestJobData, PipelineQueue, ScanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { trackRecording } from '../workers/worker-pool.ts';
 import { processIngest } from './ingest.ts';
@@ -14,6 +14,6 @@ export function startDispatcher(services: Services, options: { concurrency: numb
     queues.worker<IngestJobData, unknown>('ingest', (job) => processIngest(services, job), { concurrency: options.concurrency }),
     queues.worker<ScanJobData, unknown>('scan', (job) => processScan(services, job), { concurrency: options.concurrency }),
   ];
-  for (const worker of workers) trackRecording(services, worker as Worker);
+  for (const worker of workers) trackRecording(services, worker as Worker, worker.name as PipelineQueue);
   return workers as Worker[];
 }

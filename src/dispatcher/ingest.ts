@@ -50,6 +50,7 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
 
   const source: RecordingSource = { bucket, key, size: info.size, etag: info.etag, sha256: info.sha256 };
   const recordingId = recordingIdFor(source);
+  if (job.data.recordingId !== recordingId) await job.updateData({ ...job.data, recordingId });
   if (await readManifest(store, config.derivedBucket, recordingId)) {
     await status.set(recordingId, 'committed', { source: s3Uri(bucket, key), reason: null });
     return { outcome: 'already-committed', recordingId };

@@ -55,14 +55,14 @@ export async function startRecordingFlow(services: Services, recordingId: string
     name: kind,
     queueName: kind,
     data: { recordingId, planKey, span } satisfies SpanJobData,
-    opts: { jobId: kind === 'index' ? ids.index(span) : ids.extract(span), failParentOnFailure: true, ...queues.jobOptions },
+    opts: { jobId: kind === 'index' ? ids.index(span) : ids.extract(span), failParentOnFailure: true, ...queues.jobOptions(kind) },
   });
   await status.set(recordingId, 'processing', { source: s3Uri(source.bucket, source.key), reason: null, jobsTotal: plan.spans.length * 2 + plan.tables.length + 2 });
   await queues.flowProducer().add({
     name: 'commit',
     queueName: 'commit',
     data: { recordingId, planKey, eventTime } satisfies CommitJobData,
-    opts: { jobId: ids.commit, ...queues.jobOptions },
+    opts: { jobId: ids.commit, ...queues.jobOptions('commit') },
     children: plan.spans.flatMap((span) => [spanJob('index', span.index), spanJob('extract', span.index)]),
   });
   return plan;

@@ -1,8 +1,9 @@
 import { InvalidInputError } from '../errors.ts';
 
 /**
- * Rejects object keys that could escape a local cache directory or confuse a path: `..`
- * segments, control characters, absolute paths, empty segments or over-long keys.
+ * Rejects object keys that could escape a local cache directory or confuse a path: `.` and
+ * `..` segments, control characters, backslashes, absolute paths or over-long keys. Empty
+ * segments (`a//b`) are legal S3 keys and are accepted.
  */
 export function validateObjectKey(key: string): string {
   const problem =

@@ -57,11 +57,8 @@ interface ScanState {
   damage: string[];
   /** Open run of top-level message records (unchunked files). */
   run: Segment | undefined;
-}
-
-function closeRun(state: ScanState): void {
-  if (state.run) state.segments.push(state.run);
-  state.run = undefined;
+  /** Past DataEnd: only schema and channel records are still of interest. */
+  inSummary: boolean;
 }
 
 function extendRun(state: ScanState, offset: number, length: number, logTime?: bigint): void {
@@ -72,16 +69,25 @@ function extendRun(state: ScanState, offset: number, length: number, logTime?: b
     compression: '',
     compressedSize: 0,
     uncompressedSize: 0,
-    messageStartTime: (logTime ?? 0n).toString(),
-    messageEndTime: (logTime ?? 0n).toString(),
+    messageStartTime: '',
+    messageEndTime: '',
   });
   run.length = offset + length - run.offset;
   run.compressedSize = run.length;
   run.uncompressedSize = run.length;
   if (logTime !== undefined) {
-    if (logTime < BigInt(run.messageStartTime) || run.messageStartTime === '0') run.messageStartTime = logTime.toString();
-    if (logTime > BigInt(run.messageEndTime)) run.messageEndTime = logTime.toString();
+    // '' until the run's first message: a log time of 0 is a real time (simulation clocks).
+    if (run.messageStartTime === '' || logTime < BigInt(run.messageStartTime)) run.messageStartTime = logTime.toString();
+    if (run.messageEndTime === '' || logTime > BigInt(run.messageEndTime)) run.messageEndTime = logTime.toString();
   }
+}
+
+function closeRun(state: ScanState): void {
+  if (state.run) {
+    if (state.run.messageStartTime === '') state.run.messageStartTime = state.run.messageEndTime = '0';
+    state.segments.push(state.run);
+  }
+  state.run = undefined;
 }
 
 function learnRecords(state: ScanState, bytes: Uint8Array, maxRecordBytes: number): void {
@@ -98,6 +104,11 @@ function learnRecords(state: ScanState, bytes: Uint8Array, maxRecordBytes: numbe
 
 function handleRecord(state: ScanState, opcode: number, offset: number, record: Buffer, maxRecordBytes: number, validateCrc: boolean): 'continue' | 'end' {
   const content = record.subarray(RECORD_PREFIX_BYTES);
+  if (state.inSummary) {
+    // The summary repeats schemas and channels, including those of topics without messages.
+    if (opcode === Opcode.Schema || opcode === Opcode.Channel) learnRecords(state, record, maxRecordBytes);
+    return opcode === Opcode.Footer ? 'end' : 'continue';
+  }
   switch (opcode) {
     case Opcode.Header: {
       const c = new ByteCursor(content);
@@ -138,6 +149,9 @@ function handleRecord(state: ScanState, opcode: number, offset: number, record: 
       return 'continue';
     }
     case Opcode.DataEnd:
+      closeRun(state);
+      state.inSummary = true;
+      return 'continue';
     case Opcode.Footer:
       closeRun(state);
       return 'end';
@@ -156,7 +170,7 @@ export interface ScanOptions {
 /** Scans the byte stream of a whole file whose head was already validated. */
 export async function scanRecording(stream: AsyncIterable<Buffer>, options: ScanOptions): Promise<RecordingIndex> {
   await loadDecompressors();
-  const state: ScanState = { profile: '', library: '', schemas: new Map(), channels: new Map(), segments: [], damage: [], run: undefined };
+  const state: ScanState = { profile: '', library: '', schemas: new Map(), channels: new Map(), segments: [], damage: [], run: undefined, inSummary: false };
   const buffer = new RecordBuffer();
   let offset = 0;
   let magicChecked = false;
@@ -179,7 +193,8 @@ export async function scanRecording(stream: AsyncIterable<Buffer>, options: Scan
       const length = prefix.readBigUInt64LE(1);
       if (length > BigInt(options.maxRecordBytes)) {
         closeRun(state);
-        state.damage.push(`stopped at offset ${offset}: a record declares ${length} bytes, over the ${options.maxRecordBytes}-byte limit, so the rest of the file could not be read`);
+        // A damaged summary loses no data: the data section before it was read whole.
+        if (!state.inSummary) state.damage.push(`stopped at offset ${offset}: a record declares ${length} bytes, over the ${options.maxRecordBytes}-byte limit, so the rest of the file could not be read`);
         ended = true;
         break;
       }
@@ -196,7 +211,7 @@ export async function scanRecording(stream: AsyncIterable<Buffer>, options: Scan
       if (outcome === 'end') ended = true;
     }
   }
-  if (!ended) {
+  if (!ended && !state.inSummary) {
     closeRun(state);
     const lost = buffer.length;
     state.damage.push(

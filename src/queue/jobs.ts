@@ -4,8 +4,12 @@
  */
 import type { RecordingSource } from '../domain/plan.ts';
 
+/** Queues that carry pipeline work, one per job kind. */
 export const QUEUE_NAMES = ['ingest', 'scan', 'index', 'extract', 'convert', 'commit'] as const;
-export type QueueName = (typeof QUEUE_NAMES)[number];
+export type PipelineQueue = (typeof QUEUE_NAMES)[number];
+/** Jobs that exhausted their attempts wait here, never consumed, for a person to retry or discard. */
+export const DLQ_QUEUE = 'dlq';
+export type QueueName = PipelineQueue | typeof DLQ_QUEUE;
 
 export type Trigger = 'event' | 'backfill' | 'cli';
 
@@ -17,6 +21,8 @@ export interface IngestJobData {
   /** When the object was created (event time), ISO 8601. */
   eventTime: string;
   trigger: Trigger;
+  /** Set by the dispatcher once it knows it, so a failure can be reported on the recording. */
+  recordingId?: string;
 }
 
 export interface ScanJobData {

@@ -20,7 +20,8 @@ export interface PipelineRoles {
 export interface Pipeline {
   services: Services;
   workers: Worker[];
-  stop(): Promise<void>;
+  /** Graceful stop: see Services.close. */
+  stop(drainTimeoutMs?: number): Promise<void>;
 }
 
 export async function startPipeline(config: Config, env: Environment, roles: PipelineRoles, log: Logger): Promise<Pipeline> {
@@ -43,14 +44,18 @@ export async function startPipeline(config: Config, env: Environment, roles: Pip
     workers.push(...startDispatcher(services, { concurrency: config.dispatcherConcurrency }));
   }
   if (roles.worker) workers.push(...startWorkerPool(services, { concurrency: config.workerConcurrency }));
+  if (workers.length > 0) {
+    const filed = await services.deadLetters.sweep();
+    if (filed > 0) log.warn({ filed }, 'filed dead-letter entries for failed jobs that had none');
+  }
   for (const worker of workers) {
     worker.on('failed', (job, error) => log.warn({ queue: worker.name, job_id: job?.id, recording_id: (job?.data as { recordingId?: string } | undefined)?.recordingId, err: error.message, attempts: job?.attemptsMade }, 'job failed'));
   }
   return {
     services,
     workers,
-    async stop() {
-      await services.close();
+    async stop(drainTimeoutMs?: number) {
+      await services.close(drainTimeoutMs);
     },
   };
 }

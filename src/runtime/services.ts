@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config/config.ts';
 import { createOperatorContext, type OperatorContext } from '../operators/context.ts';
+import { DeadLetters } from '../queue/dead-letters.ts';
 import { Queues } from '../queue/queues.ts';
 import { RecordingStatusStore } from '../status/recording-status.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -16,7 +17,9 @@ export interface Services {
   queues: Queues;
   status: RecordingStatusStore;
   operators: OperatorContext;
-  close(): Promise<void>;
+  deadLetters: DeadLetters;
+  /** Stops consuming; running jobs get `drainTimeoutMs` to finish before they are handed back. */
+  close(drainTimeoutMs?: number): Promise<void>;
 }
 
 export interface ServiceEndpoints {
@@ -32,6 +35,7 @@ export function createStore(config: Config, endpoints: ServiceEndpoints): S3Stor
     endpoint: endpoints.s3Endpoint,
     region: config.s3Region,
     forcePathStyle: config.s3ForcePathStyle,
+    requestTimeoutMs: config.s3RequestTimeoutMs,
     ...(endpoints.embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
   });
 }
@@ -42,8 +46,10 @@ export function createServices(config: Config, endpoints: ServiceEndpoints): Ser
     redisUrl: endpoints.redisUrl,
     prefix: config.prefix,
     jobAttempts: config.jobAttempts,
+    jobAttemptsByKind: config.jobAttemptsByKind,
     backoffMs: config.backoffMs,
     lockDurationMs: config.lockDurationMs,
+    stalledIntervalMs: config.stalledIntervalMs,
   });
   const status = new RecordingStatusStore(queues.connection, config.prefix);
   const operators = createOperatorContext(store, {
@@ -59,8 +65,9 @@ export function createServices(config: Config, endpoints: ServiceEndpoints): Ser
     queues,
     status,
     operators,
-    async close() {
-      await queues.close();
+    deadLetters: new DeadLetters(queues),
+    async close(drainTimeoutMs = config.drainTimeoutMs) {
+      await queues.close(drainTimeoutMs);
       store.close();
     },
   };

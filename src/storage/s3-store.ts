@@ -28,6 +28,8 @@ export interface S3StoreOptions {
   region: string;
   forcePathStyle: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** A request with no response for this long is abandoned (and retried by the SDK). */
+  requestTimeoutMs?: number;
   observer?: StoreObserver;
 }
 
@@ -64,6 +66,7 @@ export class S3Store implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 4,
+      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000 },
     });
     this.#observer = options.observer ?? {};
   }

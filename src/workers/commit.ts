@@ -39,6 +39,12 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
     const index = results.filter((r): r is IndexResult => r.kind === 'index');
     const extract = results.filter((r): r is ExtractResult => r.kind === 'extract');
     const convert = results.filter((r): r is ConvertResult => r.kind === 'convert');
+    const spansMissing = plan.spans.filter((s) => !index.some((r) => r.span === s.index) || !extract.some((r) => r.span === s.index));
+    if (spansMissing.length > 0) {
+      // A retried commit whose failed span job was retried with it: wait for that job again.
+      if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+      throw new Error(`results of span(s) ${spansMissing.map((s) => s.index).join(', ')} are missing and none is pending; re-ingest the recording`);
+    }
     const tables = [MESSAGES_TABLE, ...plan.tables];
     const missing = tables.filter((table) => !convert.some((c) => c.table === table));
     if (missing.length === 0) {

@@ -7,41 +7,52 @@ import { describeError } from '../errors.ts';
 import { runConvert } from '../operators/convert-op.ts';
 import { runExtract } from '../operators/extract-op.ts';
 import { runIndex } from '../operators/index-op.ts';
-import type { CommitJobData, ConvertJobData, SpanJobData } from '../queue/jobs.ts';
+import { isChildFailure } from '../queue/dead-letters.ts';
+import type { CommitJobData, ConvertJobData, PipelineQueue, SpanJobData } from '../queue/jobs.ts';
+import { WORKER_ID } from '../queue/queues.ts';
 import type { Services } from '../runtime/services.ts';
-import { FINAL_STATES } from '../status/recording-status.ts';
 import { processCommit } from './commit.ts';
 
 export interface PoolOptions {
   concurrency: number;
 }
 
-/** Records progress on completion and the failure once a job has no attempts left. */
-export function trackRecording(services: Services, worker: Worker): void {
+/**
+ * Records progress on completion; on failure, the attempt in the job's history and, once no
+ * attempts are left, a dead-letter entry and the recording's failure. A parent failed by its
+ * child adds nothing: the child's entry is the one to retry.
+ */
+export function trackRecording(services: Services, worker: Worker, queue: PipelineQueue): void {
   worker.on('completed', (job: Job<{ recordingId?: string }>) => {
     if (job.data.recordingId) void services.status.jobDone(job.data.recordingId).catch(() => {});
   });
   worker.on('failed', (job: Job<{ recordingId?: string }> | undefined, error: Error) => {
-    if (job === undefined || !job.data.recordingId) return;
-    const attempts = job.opts.attempts ?? 1;
-    const final = job.attemptsMade >= attempts || error.name === 'UnrecoverableError';
-    if (!final) return;
-    void recordFailure(services, job.data.recordingId, `${job.name} job ${job.id} failed after ${job.attemptsMade} attempt(s): ${describeError(error)}`);
+    if (job?.id === undefined) return;
+    void onFailed(services, queue, job, error).catch(() => {
+      // Redis is unreachable: the startup sweep files the entry later.
+    });
   });
   worker.on('error', () => {
     // Connection errors are retried by ioredis; job errors arrive through 'failed'.
   });
 }
 
-/** The first final failure explains the recording; a parent failed by its child adds nothing. */
-async function recordFailure(services: Services, recordingId: string, reason: string): Promise<void> {
-  try {
-    const current = await services.status.get(recordingId);
-    if (current !== undefined && FINAL_STATES.includes(current.state)) return;
-    await services.status.set(recordingId, 'failed', { reason });
-  } catch {
-    // Status is advisory; the job's own failure record stays in BullMQ.
+async function onFailed(services: Services, queue: PipelineQueue, job: Job<{ recordingId?: string }>, error: Error): Promise<void> {
+  await services.deadLetters.recordAttempt(queue, job, error, WORKER_ID);
+  const attempts = job.opts.attempts ?? 1;
+  const final = job.attemptsMade >= attempts || error.name === 'UnrecoverableError';
+  if (!final || isChildFailure(error.message)) return;
+  const letter = await services.deadLetters.add(queue, job);
+  if (job.data.recordingId) {
+    await recordFailure(services, job.data.recordingId, `${job.name} job ${job.id} failed after ${job.attemptsMade} attempt(s): ${describeError(error)} (dead-letter entry ${letter.id})`);
   }
+}
+
+/** A failure never overrides a recording that did end well (a late duplicate job failing). */
+async function recordFailure(services: Services, recordingId: string, reason: string): Promise<void> {
+  const current = await services.status.get(recordingId);
+  if (current?.state === 'committed' || current?.state === 'quarantined') return;
+  await services.status.set(recordingId, 'failed', { reason });
 }
 
 export function startWorkerPool(services: Services, options: PoolOptions): Worker[] {
@@ -56,6 +67,6 @@ export function startWorkerPool(services: Services, options: PoolOptions): Worke
     ),
     queues.worker<CommitJobData, unknown>('commit', (job, token) => processCommit(services, job, token), { concurrency: options.concurrency }),
   ];
-  for (const worker of workers) trackRecording(services, worker as Worker);
+  for (const worker of workers) trackRecording(services, worker as Worker, worker.name as PipelineQueue);
   return workers as Worker[];
 }

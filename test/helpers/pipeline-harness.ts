@@ -48,12 +48,25 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(label: string, overrides: Record<string, string> = {}, roles = { dispatcher: true, worker: true }): Promise<Harness> {
-  const home = mkdtempSync(join(tmpdir(), `mcapflow-${label}-`));
-  const prefix = uniquePrefix(label);
+export interface HarnessOptions {
+  roles?: { dispatcher: boolean; worker: boolean };
+  /** Route the pipeline's S3 traffic through another endpoint (e.g. a fault proxy) in front of the embedded server. */
+  s3Endpoint?: (embeddedEndpoint: string) => Promise<string>;
+  /** Reuse a home directory (embedded S3 data) instead of a fresh temp one; it is not deleted. */
+  home?: string;
+  /** Reuse a Redis key prefix; its keys are still deleted on close. */
+  prefix?: string;
+}
+
+export async function startHarness(label: string, overrides: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
+  const home = options.home ?? mkdtempSync(join(tmpdir(), `mcapflow-${label}-`));
+  const prefix = options.prefix ?? uniquePrefix(label);
   const config = loadConfig({ MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_BACKOFF_MS: '100', ...overrides });
-  const env = await prepareEnvironment(config);
-  const pipeline = await startPipeline(config, env, roles, createLogger('silent'));
+  const prepared = await prepareEnvironment(config);
+  const env: Environment = options.s3Endpoint
+    ? { ...prepared, endpoints: { ...prepared.endpoints, s3Endpoint: await options.s3Endpoint(prepared.endpoints.s3Endpoint!) } }
+    : prepared;
+  const pipeline = await startPipeline(config, env, options.roles ?? { dispatcher: true, worker: true }, createLogger('silent'));
   const { services } = pipeline;
   return {
     config,
@@ -69,8 +82,8 @@ export async function startHarness(label: string, overrides: Record<string, stri
     async close() {
       await pipeline.stop();
       await env.stop();
-      await deleteRedisPrefix(prefix);
-      rmSync(home, { recursive: true, force: true });
+      await deleteRedisPrefix(prefix, config.redisUrl);
+      if (options.home === undefined) rmSync(home, { recursive: true, force: true });
     },
   };
 }
