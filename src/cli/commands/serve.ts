@@ -22,6 +22,11 @@ export function registerServe(program: Command): void {
     .description('Run service roles until SIGTERM/SIGINT: the dispatcher (ingest and scan jobs, plus the embedded S3 server and its events on the embedded default), workers (index, extract, convert, commit jobs), or all.')
     .option('--role <roles>', 'dispatcher, worker or all; repeat or comma-separate', collectRoles, [] as Role[])
     .action(async (options: { role: Role[] }) => {
+      // Listen before starting anything: a signal during startup is a stop request too.
+      const stopRequested = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       const roles = options.role.length === 0 ? (['all'] as Role[]) : options.role;
       const all = roles.includes('all');
       const config = loadConfig();
@@ -29,14 +34,8 @@ export function registerServe(program: Command): void {
       const env = await prepareEnvironment(config);
       const pipeline = await startPipeline(config, env, { dispatcher: all || roles.includes('dispatcher'), worker: all || roles.includes('worker') }, log);
       log.info({ redis: env.endpoints.redisUrl, s3: env.endpoints.s3Endpoint ?? 'aws', prefix: config.prefix }, 'mcapflow serving');
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log.info({ signal }, 'stopping: no new jobs; running jobs finish');
-          resolve();
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      const signal = await stopRequested;
+      log.info({ signal, drain_timeout_ms: config.drainTimeoutMs }, 'stopping: no new jobs; running jobs may finish until the drain deadline');
       await pipeline.stop();
       await env.stop();
       log.info('stopped');
