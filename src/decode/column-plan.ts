@@ -23,8 +23,16 @@ export type PrimitiveName =
   | 'time'
   | 'duration';
 
+/**
+ * Field names of a time/duration struct: ROS 2 readers produce `{sec, nanosec}`, ROS 1 readers
+ * `{sec, nsec}`. The Arrow struct must use the names the decoder produces ('sec,nsec' also
+ * selects ROS 1's field widths: time as uint32 seconds, duration as int32 seconds and nsec).
+ */
+export type TimeFields = 'sec,nanosec' | 'sec,nsec';
+
 export type ColumnPlan =
-  | { kind: 'primitive'; name: string; primitive: PrimitiveName }
+  /** `timeFields` only matters for time/duration; absent means 'sec,nanosec'. */
+  | { kind: 'primitive'; name: string; primitive: PrimitiveName; timeFields?: TimeFields }
   | { kind: 'struct'; name: string; fields: ColumnPlan[] }
   | { kind: 'list'; name: string; element: ColumnPlan }
   /** A byte array short enough by definition to keep inline. */
@@ -60,6 +68,8 @@ export class SchemaPlanError extends Error {}
 export interface PlanOptions {
   /** Fixed-length byte arrays up to this size stay inline binary; longer or unbounded ones are blobs. */
   blobThresholdBytes: number;
+  /** Names of the time/duration struct fields the decoder produces; default 'sec,nanosec' (ROS 2). */
+  timeFields?: TimeFields;
 }
 
 function definitionByName(definitions: MessageDefinition[]): Map<string, MessageDefinition> {
@@ -84,6 +94,8 @@ function planElement(field: MessageDefinitionField, byName: Map<string, MessageD
   if (!field.isComplex) {
     const primitive = PRIMITIVE_ALIASES[field.type];
     if (primitive === undefined) throw new SchemaPlanError(`field ${field.name} has unknown primitive type ${JSON.stringify(field.type)}`);
+    const isTime = primitive === 'time' || primitive === 'duration';
+    if (isTime && options.timeFields === 'sec,nsec') return { kind: 'primitive', name: field.name, primitive, timeFields: 'sec,nsec' };
     return { kind: 'primitive', name: field.name, primitive };
   }
   const nested = byName.get(field.type);
@@ -113,7 +125,14 @@ export interface TopColumn {
 export function planColumns(definitions: MessageDefinition[], options: PlanOptions): TopColumn[] {
   const root = definitions[0];
   if (root === undefined) throw new SchemaPlanError('the schema defines no message');
-  const plans = planFields(root.definitions, definitionByName(definitions), options, 0);
+  return topColumns(planFields(root.definitions, definitionByName(definitions), options, 0));
+}
+
+/**
+ * Top-level columns of already planned fields (for schema languages planned without a
+ * MessageDefinition, e.g. protobuf or JSON Schema): fields named like a fixed column get `_`.
+ */
+export function topColumns(plans: ColumnPlan[]): TopColumn[] {
   const taken = new Set<string>(FIXED_COLUMNS);
   return plans.map((plan) => {
     let name = plan.name;
@@ -124,6 +143,9 @@ export function planColumns(definitions: MessageDefinition[], options: PlanOptio
 }
 
 const TIME_TYPE = new arrow.Struct([new arrow.Field('sec', new arrow.Int32(), false), new arrow.Field('nanosec', new arrow.Uint32(), false)]);
+// ROS 1 serializes time as two uint32 and duration as two int32 (the reader keeps the signs).
+const ROS1_TIME_TYPE = new arrow.Struct([new arrow.Field('sec', new arrow.Uint32(), false), new arrow.Field('nsec', new arrow.Uint32(), false)]);
+const ROS1_DURATION_TYPE = new arrow.Struct([new arrow.Field('sec', new arrow.Int32(), false), new arrow.Field('nsec', new arrow.Int32(), false)]);
 
 /** Reference to bytes stored outside the table; `inline` holds them when they are small. */
 export const BLOB_TYPE = new arrow.Struct([
@@ -134,7 +156,7 @@ export const BLOB_TYPE = new arrow.Struct([
   new arrow.Field('sha256', new arrow.Utf8(), true),
 ]);
 
-function primitiveType(primitive: PrimitiveName): arrow.DataType {
+function primitiveType(primitive: PrimitiveName, timeFields: TimeFields | undefined): arrow.DataType {
   switch (primitive) {
     case 'bool':
       return new arrow.Bool();
@@ -162,15 +184,16 @@ function primitiveType(primitive: PrimitiveName): arrow.DataType {
     case 'wstring':
       return new arrow.Utf8();
     case 'time':
+      return timeFields === 'sec,nsec' ? ROS1_TIME_TYPE : TIME_TYPE;
     case 'duration':
-      return TIME_TYPE;
+      return timeFields === 'sec,nsec' ? ROS1_DURATION_TYPE : TIME_TYPE;
   }
 }
 
 export function arrowType(plan: ColumnPlan): arrow.DataType {
   switch (plan.kind) {
     case 'primitive':
-      return primitiveType(plan.primitive);
+      return primitiveType(plan.primitive, plan.timeFields);
     case 'struct':
       return new arrow.Struct(plan.fields.map((f) => new arrow.Field(f.name, arrowType(f), true)));
     case 'list':

@@ -32,7 +32,7 @@ export async function startRecordingFlow(services: Services, recordingId: string
     index,
     spanMaxBytes: config.spanMaxBytes,
     blobThresholdBytes: config.blobThresholdBytes,
-    classify: classifierFor({ blobThresholdBytes: config.blobThresholdBytes }),
+    classify: classifierFor({ blobThresholdBytes: config.blobThresholdBytes, decodeSchemaless: true }),
   });
   if (plan.spans.length === 0 && plan.damage.length > 0) {
     throw new InvalidRecordingError('UNRECOVERABLE', `no complete chunk could be read: ${plan.damage.join('; ')}`);

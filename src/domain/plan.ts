@@ -45,7 +45,8 @@ export interface RecordingPlan {
 }
 
 /** Whether a channel's messages can be decoded, and why not. */
-export type ClassifyChannel = (schema: SchemaInfo | undefined, channel: ChannelInfo) => { ok: true; fingerprint: string } | { ok: false; reason: string };
+/** `table` overrides the schema-derived table name (schemaless channels are named by topic). */
+export type ClassifyChannel = (schema: SchemaInfo | undefined, channel: ChannelInfo) => { ok: true; fingerprint: string; table?: string } | { ok: false; reason: string };
 
 export interface PlanInputs {
   recordingId: string;
@@ -76,7 +77,7 @@ export function buildPlan(inputs: PlanInputs): RecordingPlan {
       };
       const verdict = inputs.classify(schema, channel);
       if (!verdict.ok) return { ...base, table: null, status: 'undecodable' as const, reason: verdict.reason };
-      const table = tableNameForSchema(base.schemaName);
+      const table = verdict.table ?? tableNameForSchema(base.schemaName);
       const known = tableFingerprints.get(table);
       if (known !== undefined && known !== verdict.fingerprint) {
         return { ...base, table: null, status: 'undecodable' as const, reason: `schema ${base.schemaName} appears with two different definitions in this recording; only the first is decoded` };

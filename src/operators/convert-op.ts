@@ -20,8 +20,8 @@ function fieldsOf(plan: RecordingPlan, table: string, blobThresholdBytes: number
   if (table === MESSAGES_TABLE) return MESSAGES_FIELDS;
   const topic = plan.topics.find((t) => t.table === table);
   const schema = topic && plan.schemas.find((s) => s.id === topic.schemaId);
-  if (schema === undefined) throw new NotFoundError(`recording ${plan.recordingId} has no schema for table ${table}`);
-  return tableFields(decoderFor(schema, { blobThresholdBytes }).columns);
+  if (topic === undefined || (schema === undefined && topic.schemaId !== 0)) throw new NotFoundError(`recording ${plan.recordingId} has no schema for table ${table}`);
+  return tableFields(decoderFor(schema, { blobThresholdBytes }, topic.messageEncoding).columns);
 }
 
 function logTimeRange(table: arrow.Table): { min: bigint; max: bigint } | undefined {

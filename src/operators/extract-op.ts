@@ -62,8 +62,7 @@ export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, span
   const byChannel = new Map<number, TopicDecoder>();
   for (const topic of plan.topics) {
     if (topic.status !== 'ok' || topic.table === null) continue;
-    const schema = schemasById.get(topic.schemaId)!;
-    const decoder = decoderFor(schema, { blobThresholdBytes });
+    const decoder = decoderFor(schemasById.get(topic.schemaId), { blobThresholdBytes }, topic.messageEncoding);
     let builder = builders.get(topic.table);
     if (builder === undefined) {
       builder = new SchemaTableBuilder(decoder.columns, { blobThresholdBytes, blobs });

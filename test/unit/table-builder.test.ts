@@ -204,7 +204,7 @@ describe('classifierFor', () => {
 
 describe('decoderFor', () => {
   it('throws for an unsupported schema encoding', () => {
-    expect(() => decoderFor(schemaInfo(1, 'x', '', 'jsonschema'), { blobThresholdBytes: THRESHOLD })).toThrow(/jsonschema/);
+    expect(() => decoderFor(schemaInfo(1, 'x', '', 'flatbuffer'), { blobThresholdBytes: THRESHOLD })).toThrow(/flatbuffer/);
   });
 
   it('returns the same compiled decoder for the same schema and threshold, a new one for another threshold', () => {
