@@ -201,22 +201,31 @@ export interface RecordSlot {
  * length runs past the end, or beyond `maxRecordBytes`, is reported as corrupt before anything
  * is allocated for it.
  */
-export function forEachRecord(bytes: Uint8Array, start: number, end: number, maxRecordBytes: number, visit: (slot: RecordSlot) => void): void {
+export function forEachRecord(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  maxRecordBytes: number,
+  visit: (slot: RecordSlot) => void,
+  /** Where `bytes[0]` sits in the file, so errors name file offsets (0 inside chunk records). */
+  baseOffset = 0,
+): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = start;
   while (offset < end) {
+    const at = baseOffset + offset;
     if (end - offset < RECORD_PREFIX_BYTES) {
-      throw new InvalidRecordingError('CORRUPT_RECORD', `truncated record header at offset ${offset}`, { offset });
+      throw new InvalidRecordingError('CORRUPT_RECORD', `truncated record header at offset ${at}`, { offset: at });
     }
     const opcode = view.getUint8(offset);
     const length = view.getBigUint64(offset + 1, true);
     if (length > BigInt(maxRecordBytes)) {
-      throw new InvalidRecordingError('RECORD_TOO_LARGE', `record at offset ${offset} declares ${length} bytes, over the ${maxRecordBytes}-byte limit`, { offset });
+      throw new InvalidRecordingError('RECORD_TOO_LARGE', `record at offset ${at} declares ${length} bytes, over the ${maxRecordBytes}-byte limit`, { offset: at });
     }
     const contentStart = offset + RECORD_PREFIX_BYTES;
     const contentEnd = contentStart + Number(length);
     if (contentEnd > end) {
-      throw new InvalidRecordingError('CORRUPT_RECORD', `record at offset ${offset} declares ${length} bytes, past the end of the data (${end - contentStart} left)`, { offset });
+      throw new InvalidRecordingError('CORRUPT_RECORD', `record at offset ${at} declares ${length} bytes, past the end of the data (${end - contentStart} left)`, { offset: at });
     }
     visit({ opcode, offset, contentStart, contentEnd });
     offset = contentEnd;

@@ -46,14 +46,21 @@ export interface SpanReadOptions {
 const MESSAGE_FIXED_BYTES = 22;
 
 /** Record slots of a buffer, collected before any is visited so a corrupt tail visits nothing. */
-function collectSlots(bytes: Uint8Array, start: number, end: number, maxRecordBytes: number): RecordSlot[] {
+function collectSlots(bytes: Uint8Array, start: number, end: number, maxRecordBytes: number, baseOffset: number): RecordSlot[] {
   const slots: RecordSlot[] = [];
-  forEachRecord(bytes, start, end, maxRecordBytes, (slot) => {
-    if (slot.opcode === Opcode.Message && slot.contentEnd - slot.contentStart < MESSAGE_FIXED_BYTES) {
-      throw new Error(`message record at offset ${slot.offset} is shorter than its fixed fields`);
-    }
-    slots.push(slot);
-  });
+  forEachRecord(
+    bytes,
+    start,
+    end,
+    maxRecordBytes,
+    (slot) => {
+      if (slot.opcode === Opcode.Message && slot.contentEnd - slot.contentStart < MESSAGE_FIXED_BYTES) {
+        throw new Error(`message record at offset ${baseOffset + slot.offset} is shorter than its fixed fields`);
+      }
+      slots.push(slot);
+    },
+    baseOffset,
+  );
   return slots;
 }
 
@@ -116,14 +123,15 @@ export function readSpan(bytes: Uint8Array, span: Span, options: SpanReadOptions
 function prepareSegment(bytes: Uint8Array, start: number, segment: Segment, spanStart: number, options: SpanReadOptions): Prepared {
   const end = start + segment.length;
   if (segment.kind === 'records') {
-    const slots = collectSlots(bytes, start, end, options.maxRecordBytes);
+    const slots = collectSlots(bytes, start, end, options.maxRecordBytes, spanStart);
     return prepare(bytes, slots, (slot) => ({ chunkOffset: spanStart + slot.offset, offsetInChunk: 0 }));
   }
-  const [chunkSlot] = collectSlots(bytes, start, end, options.maxRecordBytes);
+  const [chunkSlot] = collectSlots(bytes, start, end, options.maxRecordBytes, spanStart);
   if (chunkSlot?.opcode !== Opcode.Chunk) throw new Error(`expected a Chunk record at offset ${segment.offset}`);
   const header = parseChunkHeader(bytes, chunkSlot.contentStart, chunkSlot.contentEnd);
   const records = decompressChunk(header.compression, header.records, header.uncompressedSize, options.maxRecordBytes);
   if (options.validateCrc) checkCrc(records, header.uncompressedCrc, `chunk at offset ${segment.offset}`);
-  const slots = collectSlots(records, 0, records.length, options.maxRecordBytes);
+  // Offsets inside decompressed records are relative to the chunk's records, not the file.
+  const slots = collectSlots(records, 0, records.length, options.maxRecordBytes, 0);
   return prepare(records, slots, (slot) => ({ chunkOffset: segment.offset, offsetInChunk: slot.offset }));
 }
