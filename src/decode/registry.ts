@@ -6,7 +6,9 @@
 import { sha256Hex } from '../domain/hash.ts';
 import type { ChannelInfo, SchemaInfo } from '../mcap/recording-index.ts';
 import { planColumns, type TopColumn } from './column-plan.ts';
+import { ColumnarCdrTableBuilder, compileColumnarCdr } from './columnar/index.ts';
 import { compileJsonSchema } from './json-schema.ts';
+import { DecodingTableBuilder, type BlobSink, type MessageTableBuilder } from './table-builder.ts';
 import { compileProtobuf } from './protobuf.ts';
 import { compileRos1Msg } from './ros1.ts';
 import { compileRos2Idl, compileRos2Msg } from './ros2-schemas.ts';
@@ -15,14 +17,18 @@ import { compileSchemalessJson, tableNameForSchemalessTopic } from './schemaless
 export interface CompiledDecoder {
   columns: TopColumn[];
   decode(data: Uint8Array): Record<string, unknown>;
+  /** A builder for one table of one span, fed raw message bytes. */
+  tableBuilder(options: { blobThresholdBytes: number; blobs: BlobSink }): MessageTableBuilder;
 }
+
+type Compiled = Omit<CompiledDecoder, 'tableBuilder'> & Partial<Pick<CompiledDecoder, 'tableBuilder'>>;
 
 interface Options {
   blobThresholdBytes: number;
 }
 
-/** `schema` is undefined only for schemaless codecs. */
-type Compile = (schema: SchemaInfo | undefined, options: Options) => CompiledDecoder;
+/** `schema` is undefined only for schemaless codecs. Without its own `tableBuilder` a codec gets the decode-then-append one. */
+type Compile = (schema: SchemaInfo | undefined, options: Options) => Compiled;
 
 interface Codec {
   /** '' for channels without a schema. */
@@ -39,7 +45,15 @@ const CODECS: Codec[] = [
     messageEncoding: 'cdr',
     compile(schema, options) {
       const compiled = compileRos2Msg(schemaText(schema), schema!.name);
-      return { columns: planColumns(compiled.definitions, options), decode: compiled.decode };
+      const columns = planColumns(compiled.definitions, options);
+      // The columnar fast path: CDR straight into Arrow columns. Compiled here so a schema
+      // it cannot lay out is refused at planning, not mid-extract.
+      compileColumnarCdr(compiled.definitions, columns);
+      return {
+        columns,
+        decode: compiled.decode,
+        tableBuilder: (builderOptions) => new ColumnarCdrTableBuilder(compiled.definitions, columns, builderOptions),
+      };
     },
   },
   {
@@ -109,7 +123,8 @@ export function decoderFor(schema: SchemaInfo | undefined, options: Options, mes
   const key = sha256Hex(`${schemaEncoding}\n${codec.messageEncoding}\n${schema?.name ?? ''}\n${options.blobThresholdBytes}\n${schema?.data ?? ''}`);
   let decoder = cache.get(key);
   if (decoder === undefined) {
-    decoder = codec.compile(schema, options);
+    const compiled = codec.compile(schema, options);
+    decoder = { ...compiled, tableBuilder: compiled.tableBuilder ?? ((o) => new DecodingTableBuilder(compiled.decode, compiled.columns, o)) };
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
     cache.set(key, decoder);
   }

@@ -18,6 +18,16 @@ export interface BlobSink {
   put(bytes: Uint8Array): BlobRef;
 }
 
+/**
+ * What extract feeds raw message bytes into: one per table and span. `append` throws when a
+ * message cannot be decoded, leaving no partial row behind.
+ */
+export interface MessageTableBuilder {
+  readonly rowCount: number;
+  append(recordingId: string, topic: string, logTime: bigint, publishTime: bigint, data: Uint8Array): void;
+  finish(): arrow.Table;
+}
+
 type Convert = (value: unknown) => unknown;
 
 function converterFor(plan: ColumnPlan, blobThresholdBytes: number, blobs: BlobSink): Convert {
@@ -94,4 +104,28 @@ export class SchemaTableBuilder {
 export function tableFromBuilders(fields: arrow.Field[], builders: arrow.Builder[], rows: number): arrow.Table {
   const columns = builders.map((b) => b.finish().toVector().data[0] ?? arrow.makeData({ type: b.type, length: 0, nullCount: 0 }));
   return tableFromData(fields, columns, rows);
+}
+
+/** The general path: decode each message to an object, then append it column by column. */
+export class DecodingTableBuilder implements MessageTableBuilder {
+  readonly #decode: (data: Uint8Array) => Record<string, unknown>;
+  readonly #builder: SchemaTableBuilder;
+
+  constructor(decode: (data: Uint8Array) => Record<string, unknown>, columns: TopColumn[], options: { blobThresholdBytes: number; blobs: BlobSink }) {
+    this.#decode = decode;
+    this.#builder = new SchemaTableBuilder(columns, options);
+  }
+
+  get rowCount(): number {
+    return this.#builder.rowCount;
+  }
+
+  append(recordingId: string, topic: string, logTime: bigint, publishTime: bigint, data: Uint8Array): void {
+    // Decoding throws before anything is appended, so a bad message leaves no partial row.
+    this.#builder.append(recordingId, topic, logTime, publishTime, this.#decode(data));
+  }
+
+  finish(): arrow.Table {
+    return this.#builder.finish();
+  }
 }

@@ -7,8 +7,8 @@ import { sha256Hex } from '../domain/hash.ts';
 import { objectKey, s3Uri } from '../domain/layout.ts';
 import type { RecordingPlan, TopicPlan } from '../domain/plan.ts';
 import { tableToIpc } from '../columnar/arrow-columns.ts';
-import { decoderFor, type CompiledDecoder } from '../decode/registry.ts';
-import { SchemaTableBuilder, type BlobRef, type BlobSink } from '../decode/table-builder.ts';
+import { decoderFor } from '../decode/registry.ts';
+import type { BlobRef, BlobSink, MessageTableBuilder } from '../decode/table-builder.ts';
 import { loadDecompressors } from '../mcap/decompress.ts';
 import { readSpan } from '../mcap/span-reader.ts';
 import type { DecodeErrors, ExtractResult, PartRef, StoredObject } from '../queue/jobs.ts';
@@ -43,10 +43,9 @@ class BlobPacks implements BlobSink {
   }
 }
 
-interface TopicDecoder {
+interface TopicTarget {
   topic: TopicPlan;
-  decoder: CompiledDecoder;
-  builder: SchemaTableBuilder;
+  builder: MessageTableBuilder;
 }
 
 export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, spanIndex: number): Promise<ExtractResult> {
@@ -58,17 +57,17 @@ export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, span
   const blobs = new BlobPacks(derivedBucket, (pack) => addressOf({ blobPack: pack }));
 
   const schemasById = new Map(plan.schemas.map((s) => [s.id, s]));
-  const builders = new Map<string, SchemaTableBuilder>();
-  const byChannel = new Map<number, TopicDecoder>();
+  const builders = new Map<string, MessageTableBuilder>();
+  const byChannel = new Map<number, TopicTarget>();
   for (const topic of plan.topics) {
     if (topic.status !== 'ok' || topic.table === null) continue;
     const decoder = decoderFor(schemasById.get(topic.schemaId), { blobThresholdBytes }, topic.messageEncoding);
     let builder = builders.get(topic.table);
     if (builder === undefined) {
-      builder = new SchemaTableBuilder(decoder.columns, { blobThresholdBytes, blobs });
+      builder = decoder.tableBuilder({ blobThresholdBytes, blobs });
       builders.set(topic.table, builder);
     }
-    byChannel.set(topic.channelId, { topic, decoder, builder });
+    byChannel.set(topic.channelId, { topic, builder });
   }
 
   const errors = new Map<number, DecodeErrors>();
@@ -76,16 +75,13 @@ export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, span
     message(message) {
       const target = byChannel.get(message.channelId);
       if (target === undefined) return;
-      let decoded: Record<string, unknown>;
       try {
-        decoded = target.decoder.decode(message.data);
+        target.builder.append(plan.recordingId, target.topic.topic, message.logTime, message.publishTime, message.data);
       } catch (error) {
         const e = errors.get(message.channelId);
         if (e) e.count += 1;
         else errors.set(message.channelId, { channelId: message.channelId, count: 1, first: error instanceof Error ? error.message : String(error) });
-        return;
       }
-      target.builder.append(plan.recordingId, target.topic.topic, message.logTime, message.publishTime, decoded);
     },
   });
 
