@@ -68,6 +68,7 @@ export const OPTIONS = {
   backoffMs: option('MCAPFLOW_BACKOFF_MS', '1000', 'Base delay of the exponential retry backoff.', nonNegativeInt),
   lockDurationMs: option('MCAPFLOW_LOCK_DURATION_MS', '120000', 'BullMQ job lock, renewed while a job runs; a job whose worker died is run again once its lock lapses.', positiveInt),
   stalledIntervalMs: option('MCAPFLOW_STALLED_INTERVAL_MS', '30000', 'How often workers look for jobs whose lock lapsed (crashed workers) and put them back in the queue.', positiveInt),
+  maxStalledCount: option('MCAPFLOW_MAX_STALLED_COUNT', '2', 'Times a job may lose its worker (crash, kill) and be restarted before it is failed into the dead-letter queue.', positiveInt),
   drainTimeoutMs: option('MCAPFLOW_DRAIN_TIMEOUT_MS', '60000', 'On SIGTERM, how long running jobs may finish before they are handed back to the queue for another worker.', nonNegativeInt),
   s3RequestTimeoutMs: option('MCAPFLOW_S3_REQUEST_TIMEOUT_MS', '30000', 'An S3 request with no response for this long is abandoned and retried.', positiveInt),
   readBlockBytes: option('MCAPFLOW_READ_BLOCK_BYTES', String(1 * MiB), 'Block size of the ranged-read cache used for planning reads.', positiveInt),

@@ -17,6 +17,7 @@ export interface QueueSettings {
   backoffMs: number;
   lockDurationMs: number;
   stalledIntervalMs?: number;
+  maxStalledCount?: number;
 }
 
 /** Names this process in job records ("the worker that ran it"). */
@@ -86,8 +87,8 @@ export class Queues {
       name: WORKER_ID,
       lockDuration: this.settings.lockDurationMs,
       stalledInterval: this.settings.stalledIntervalMs ?? 30_000,
-      // A job whose lock lapsed twice is failed rather than run forever.
-      maxStalledCount: 2,
+      // A job that keeps killing its worker (e.g. out of memory) is failed rather than run forever.
+      maxStalledCount: this.settings.maxStalledCount ?? 2,
       ...options,
     });
     this.#workers.push(worker as Worker);

@@ -50,6 +50,7 @@ export function createServices(config: Config, endpoints: ServiceEndpoints): Ser
     backoffMs: config.backoffMs,
     lockDurationMs: config.lockDurationMs,
     stalledIntervalMs: config.stalledIntervalMs,
+    maxStalledCount: config.maxStalledCount,
   });
   const status = new RecordingStatusStore(queues.connection, config.prefix);
   const operators = createOperatorContext(store, {
