@@ -88,6 +88,7 @@ async function chaosRun(paths: string[], dir: string): Promise<ChaosOutcome> {
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     MCAPFLOW_SPAWN_REDIS: 'false',
+    MCAPFLOW_HTTP_PORT: '0',
     MCAPFLOW_LOG_LEVEL: 'warn',
   };
   let started = 0;

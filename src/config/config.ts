@@ -72,6 +72,8 @@ export const OPTIONS = {
   drainTimeoutMs: option('MCAPFLOW_DRAIN_TIMEOUT_MS', '60000', 'On SIGTERM, how long running jobs may finish before they are handed back to the queue for another worker.', nonNegativeInt),
   s3RequestTimeoutMs: option('MCAPFLOW_S3_REQUEST_TIMEOUT_MS', '30000', 'An S3 request with no response for this long is abandoned and retried.', positiveInt),
   readBlockBytes: option('MCAPFLOW_READ_BLOCK_BYTES', String(1 * MiB), 'Block size of the ranged-read cache used for planning reads.', positiveInt),
+  httpPort: option('MCAPFLOW_HTTP_PORT', '8080', 'Port of every role\'s HTTP server (/healthz, /readyz, /metrics; the admin API and status page on the admin role); 0 picks a free one.', nonNegativeInt),
+  httpHost: option('MCAPFLOW_HTTP_HOST', '127.0.0.1', 'Address the HTTP server listens on; 0.0.0.0 in containers.', z.string().min(1)),
   logLevel: option('MCAPFLOW_LOG_LEVEL', 'info', 'Log level: fatal, error, warn, info, debug, trace or silent.', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 } as const;
 

@@ -94,9 +94,9 @@ describe('mcapflow CLI', () => {
     expect(result.stdout.length).toBeGreaterThan(150);
   });
 
-  it('serve --role worker runs until SIGTERM, then stops cleanly', async () => {
+  it('serve --role worker answers /healthz, /readyz and /metrics, runs until SIGTERM, then stops cleanly', async () => {
     const child = spawn(process.execPath, [BIN, 'serve', '--role', 'worker'], {
-      env: { ...process.env, MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_LOG_LEVEL: 'info' },
+      env: { ...process.env, MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_LOG_LEVEL: 'info', MCAPFLOW_HTTP_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -108,6 +108,15 @@ describe('mcapflow CLI', () => {
     });
     const exited = new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
     await serving;
+    const url = /"http":"([^"]+)"/.exec(stderr)![1]!;
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await ready.json()).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
+      ['redis', true],
+      ['s3', true],
+    ]);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/process_resident_memory_bytes/);
     const stoppingAt = Date.now();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

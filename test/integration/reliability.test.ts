@@ -140,6 +140,7 @@ describe('worker shutdown and crashes', () => {
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       MCAPFLOW_SPAWN_REDIS: 'false',
+      MCAPFLOW_HTTP_PORT: '0',
       MCAPFLOW_LOG_LEVEL: 'warn',
       ...overrides,
     };

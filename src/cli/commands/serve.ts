@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.ts';
 import { InvalidInputError } from '../../errors.ts';
+import { createHttpServer, listen } from '../../http/server.ts';
 import { createLogger } from '../../log.ts';
 import { prepareEnvironment } from '../../runtime/environment.ts';
 import { startPipeline } from '../../runtime/pipeline.ts';
 
-const ROLES = ['dispatcher', 'worker', 'all'] as const;
+const ROLES = ['dispatcher', 'worker', 'admin', 'all'] as const;
 type Role = (typeof ROLES)[number];
 
 function collectRoles(value: string, previous: Role[]): Role[] {
@@ -19,8 +20,10 @@ function collectRoles(value: string, previous: Role[]): Role[] {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Run service roles until SIGTERM/SIGINT: the dispatcher (ingest and scan jobs, plus the embedded S3 server and its events on the embedded default), workers (index, extract, convert, commit jobs), or all.')
-    .option('--role <roles>', 'dispatcher, worker or all; repeat or comma-separate', collectRoles, [] as Role[])
+    .description(
+      'Run service roles until SIGTERM/SIGINT. dispatcher: ingest and scan jobs (plus the embedded S3 server and its events on the embedded default); worker: index, extract, convert and commit jobs; admin: the admin API and status page; all: every role. Every role serves /healthz, /readyz and /metrics on MCAPFLOW_HTTP_PORT.',
+    )
+    .option('--role <roles>', 'dispatcher, worker, admin or all; repeat or comma-separate', collectRoles, [] as Role[])
     .action(async (options: { role: Role[] }) => {
       // Listen before starting anything: a signal during startup is a stop request too.
       const stopRequested = new Promise<string>((resolve) => {
@@ -28,14 +31,18 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', () => resolve('SIGINT'));
       });
       const roles = options.role.length === 0 ? (['all'] as Role[]) : options.role;
-      const all = roles.includes('all');
+      const has = (role: Role) => roles.includes('all') || roles.includes(role);
       const config = loadConfig();
       const log = createLogger(config.logLevel, { roles: roles.join(',') });
       const env = await prepareEnvironment(config);
-      const pipeline = await startPipeline(config, env, { dispatcher: all || roles.includes('dispatcher'), worker: all || roles.includes('worker') }, log);
-      log.info({ redis: env.endpoints.redisUrl, s3: env.endpoints.s3Endpoint ?? 'aws', prefix: config.prefix }, 'mcapflow serving');
+      const pipeline = await startPipeline(config, env, { dispatcher: has('dispatcher'), worker: has('worker') }, log);
+      const app = createHttpServer({ services: pipeline.services });
+      const url = await listen(app, config.httpHost, config.httpPort);
+      log.info({ http: url, redis: env.endpoints.redisUrl, s3: env.endpoints.s3Endpoint ?? 'aws', prefix: config.prefix }, 'mcapflow serving');
+
       const signal = await stopRequested;
       log.info({ signal, drain_timeout_ms: config.drainTimeoutMs }, 'stopping: no new jobs; running jobs may finish until the drain deadline');
+      await app.close();
       await pipeline.stop();
       await env.stop();
       log.info('stopped');

@@ -1,0 +1,55 @@
+/**
+ * The HTTP server every role runs: /healthz (the process is alive), /readyz (Redis and S3
+ * answer), /metrics (Prometheus). The admin role registers its API and pages on the same
+ * server as a plugin.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { describeError } from '../errors.ts';
+import { renderMetrics } from '../observability/metrics.ts';
+import type { Services } from '../runtime/services.ts';
+
+export interface HttpServerOptions {
+  services: Services;
+  /** Body size limit of every route, bytes. */
+  bodyLimit?: number;
+}
+
+async function check(name: string, probe: () => Promise<unknown>): Promise<{ name: string; ok: boolean; error?: string }> {
+  try {
+    await probe();
+    return { name, ok: true };
+  } catch (error) {
+    return { name, ok: false, error: describeError(error) };
+  }
+}
+
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const { services } = options;
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const checks = await Promise.all([
+      check('redis', () => services.queues.connection.ping()),
+      check('s3', () => services.store.ping(services.config.derivedBucket)),
+    ]);
+    const ready = checks.every((c) => c.ok);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await renderMetrics();
+    return reply.type(contentType).send(body);
+  });
+
+  return app;
+}
+
+/** Listens and returns the bound address (port 0 picks a free port). */
+export async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return `http://${host}:${bound}`;
+}
