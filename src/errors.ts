@@ -22,6 +22,10 @@ export type ErrorCode =
   | 'REDIS_MISCONFIGURED'
   | 'QUERY_FAILED'
   | 'QUERY_REFUSED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
   | 'INTERNAL';
 
 export class McapflowError extends Error {

@@ -12,6 +12,7 @@ import type { Manifest } from '../domain/manifest.ts';
 import { validateObjectKey } from '../domain/object-keys.ts';
 import { StorageError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { countCache } from '../observability/metrics.ts';
 
 export interface CommittedRecording {
   manifest: Manifest;
@@ -32,14 +33,19 @@ export class ObjectCache {
     this.#bucket = bucket;
   }
 
-  /** Path of the local copy, downloading it first when missing. */
-  async path(key: string, sha256?: string): Promise<string> {
-    const local = join(this.#dir, validateObjectKey(key));
+  /**
+   * Path of the local copy, downloading it first when missing. `version` (e.g. an ETag)
+   * names the copy of an object that can be replaced; immutable objects need none.
+   */
+  async path(key: string, sha256?: string, version?: string): Promise<string> {
+    const local = join(this.#dir, validateObjectKey(version === undefined ? key : `${key}.${version.replace(/[^A-Za-z0-9]/g, '')}`));
     if (existsSync(local)) {
       this.hits += 1;
+      countCache('object', true);
       return local;
     }
     this.misses += 1;
+    countCache('object', false);
     mkdirSync(dirname(local), { recursive: true });
     const partial = `${local}.${process.pid}.partial`;
     const hash = createHash('sha256');
@@ -58,8 +64,8 @@ export class ObjectCache {
     return local;
   }
 
-  async read(key: string, sha256?: string): Promise<Buffer> {
-    return readFile(await this.path(key, sha256));
+  async read(key: string, sha256?: string, version?: string): Promise<Buffer> {
+    return readFile(await this.path(key, sha256, version));
   }
 }
 
@@ -68,8 +74,8 @@ export async function listCommitted(store: ObjectStore, bucket: string, cache: O
   const committed: CommittedRecording[] = [];
   for await (const object of store.list(bucket, MANIFEST_PREFIX)) {
     if (recordingIdFromManifestKey(object.key) === undefined) continue;
-    // Manifests are never rewritten, so the cached copy is valid for as long as it is listed.
-    const manifest = JSON.parse((await cache.read(object.key)).toString('utf8')) as Manifest;
+    // A manifest changes only when a reprocess replaces it, and then its ETag changes too.
+    const manifest = JSON.parse((await cache.read(object.key, undefined, object.etag ?? String(object.lastModified?.getTime()))).toString('utf8')) as Manifest;
     committed.push({ manifest, committedAt: object.lastModified });
   }
   return committed;

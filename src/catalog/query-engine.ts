@@ -3,7 +3,7 @@
  * manifests; `messages` and the schema tables are views over local copies of the Parquet
  * objects, fetched only for the tables a statement mentions.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { McapflowError } from '../errors.ts';
 import type { CommittedRecording, ObjectCache } from './catalog.ts';
 
@@ -11,6 +11,20 @@ export interface QueryResult {
   columns: string[];
   /** Values as JSON: 64-bit integers as numbers when they fit in 2^53, else strings. */
   rows: unknown[][];
+  /** True when rows were cut at the row limit (sandboxed queries only). */
+  truncated?: boolean;
+}
+
+/** Limits of a query run on behalf of someone else (the admin API). */
+export interface Sandbox {
+  /** The only directory DuckDB may read: the cache of committed table objects. */
+  allowedDirectory: string;
+  maxRows: number;
+  timeoutMs: number;
+}
+
+function refused(message: string): McapflowError {
+  return new McapflowError('QUERY_REFUSED', message);
 }
 
 const RECORDINGS_DDL = `CREATE TABLE recordings (
@@ -133,6 +147,54 @@ export class QueryEngine {
           t.reason,
         ]);
       }
+    }
+  }
+
+  /**
+   * Read-only SQL for untrusted callers: exactly one SELECT (or WITH … SELECT) statement,
+   * file access limited to the object cache and configuration locked (no COPY, ATTACH,
+   * INSTALL, read_csv of arbitrary files), at most `maxRows` rows, at most `timeoutMs`.
+   */
+  async runSandboxed(sql: string, sandbox: Sandbox): Promise<QueryResult> {
+    const c = this.#connection;
+    const dir = sandbox.allowedDirectory.replace(/'/g, "''");
+    await c.run(`SET allowed_directories = ['${dir}']`);
+    await c.run('SET enable_external_access = false');
+    await c.run('SET lock_configuration = true');
+    let extracted;
+    try {
+      extracted = await c.extractStatements(sql);
+    } catch (error) {
+      throw new McapflowError('QUERY_FAILED', error instanceof Error ? error.message : String(error));
+    }
+    if (extracted.count !== 1) throw refused(`exactly one SQL statement is allowed, got ${extracted.count}`);
+    let prepared;
+    try {
+      prepared = await extracted.prepare(0);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/Permission Error/.test(message)) throw refused(`only the catalog's tables can be read: ${message.split('\n')[0]}`);
+      throw new McapflowError('QUERY_FAILED', message);
+    }
+    if (prepared.statementType !== StatementType.SELECT) {
+      throw refused(`only SELECT (or WITH … SELECT) statements are allowed, not ${StatementType[prepared.statementType] ?? 'this kind of statement'}`);
+    }
+    const timer = setTimeout(() => c.interrupt(), sandbox.timeoutMs);
+    try {
+      const reader = await prepared.streamAndReadUntil(sandbox.maxRows + 1);
+      const rows = reader.getRowsJS();
+      return {
+        columns: reader.columnNames(),
+        rows: rows.slice(0, sandbox.maxRows).map((row) => row.map(toJsonValue)),
+        truncated: rows.length > sandbox.maxRows,
+      };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/INTERRUPT/i.test(message)) throw refused(`the query ran longer than the ${sandbox.timeoutMs} ms limit`);
+      if (/Permission Error/.test(message)) throw refused(`only the catalog's tables can be read: ${message.split('\n')[0]}`);
+      throw new McapflowError('QUERY_FAILED', message);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

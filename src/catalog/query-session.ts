@@ -15,12 +15,14 @@ export function objectCache(location: CatalogLocation): ObjectCache {
   return new ObjectCache(join(location.home, 'cache'), location.store, location.derivedBucket);
 }
 
-export async function queryCatalog(location: CatalogLocation, sql: string): Promise<QueryResult> {
+/** Runs `sql`; with `limits`, sandboxed for an untrusted caller (see QueryEngine.runSandboxed). */
+export async function queryCatalog(location: CatalogLocation, sql: string, limits?: { maxRows: number; timeoutMs: number }): Promise<QueryResult> {
   const cache = objectCache(location);
   const recordings = await listCommitted(location.store, location.derivedBucket, cache);
   const engine = await QueryEngine.open(recordings, cache, sql);
   try {
-    return await engine.run(sql);
+    if (limits === undefined) return await engine.run(sql);
+    return await engine.runSandboxed(sql, { ...limits, allowedDirectory: join(location.home, 'cache', 'objects', 'tables') });
   } finally {
     engine.close();
   }

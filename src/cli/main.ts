@@ -1,7 +1,10 @@
 /** The `mcapflow` command: parses arguments and reports errors; commands do the work. */
 import { Command, CommanderError } from 'commander';
 import { describeError, isMcapflowError } from '../errors.ts';
+import { registerAdminCommands } from './commands/admin.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerInspect } from './commands/inspect.ts';
+import { registerUpload } from './commands/upload.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerProcess } from './commands/process.ts';
 import { registerQuery } from './commands/query.ts';
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
   registerProcess(program);
   registerQuery(program);
   registerServe(program);
+  registerUpload(program);
+  registerInspect(program);
+  registerAdminCommands(program);
   registerConfig(program);
   return program;
 }

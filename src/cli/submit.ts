@@ -3,16 +3,14 @@
  * work), or re-announce an object that is already there, then wait for each recording to
  * reach a final state.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { basename, join } from 'node:path';
 import { enqueueIngest } from '../dispatcher/event-handler.ts';
 import { recordingIdFor } from '../domain/identity.ts';
 import { s3Uri } from '../domain/layout.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { Services } from '../runtime/services.ts';
+import { sha256File, uploadFile } from '../storage/file-upload.ts';
 import { FINAL_STATES, type RecordingStatus } from '../status/recording-status.ts';
 
 export interface Submitted {
@@ -20,12 +18,6 @@ export interface Submitted {
   bucket: string;
   key: string;
   recordingId: string;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }), hash);
-  return hash.digest('hex');
 }
 
 /** Fails before anything is uploaded when a path is not a readable file. */
@@ -57,7 +49,7 @@ export async function submitFile(services: Services, path: string): Promise<Subm
     // Already uploaded: no new upload means no new event, so announce it ourselves.
     await enqueueIngest(queues, { bucket, key, size, etag: info.etag, eventTime: new Date().toISOString() }, 'cli', { rerun: true });
   } else {
-    await store.putFile(bucket, key, path, { metadata: { sha256 }, contentType: 'application/x-mcap' });
+    await uploadFile(store, bucket, key, path, { journalDir: join(config.home, 'uploads'), sha256, contentType: 'application/x-mcap' });
   }
   return { source: path, bucket, key, recordingId };
 }

@@ -74,6 +74,15 @@ export const OPTIONS = {
   readBlockBytes: option('MCAPFLOW_READ_BLOCK_BYTES', String(1 * MiB), 'Block size of the ranged-read cache used for planning reads.', positiveInt),
   httpPort: option('MCAPFLOW_HTTP_PORT', '8080', 'Port of every role\'s HTTP server (/healthz, /readyz, /metrics; the admin API and status page on the admin role); 0 picks a free one.', nonNegativeInt),
   httpHost: option('MCAPFLOW_HTTP_HOST', '127.0.0.1', 'Address the HTTP server listens on; 0.0.0.0 in containers.', z.string().min(1)),
+  adminToken: option('MCAPFLOW_ADMIN_TOKEN', undefined, 'Bearer token of the admin API and status page (secret). Unset on the embedded default: generated once into $MCAPFLOW_HOME/tokens.json.', z.string().min(16, 'must be at least 16 characters').optional()),
+  webhookToken: option('MCAPFLOW_WEBHOOK_TOKEN', undefined, 'Bearer token of the S3 event webhook POST /v1/events/s3 (secret). Unset on the embedded default: generated like the admin token.', z.string().min(16, 'must be at least 16 characters').optional()),
+  adminUrl: option('MCAPFLOW_ADMIN_URL', undefined, 'Admin API URL the CLI talks to (backfill, status, dlq, recordings). Unset: the `serve` running on this MCAPFLOW_HOME.', z.url().optional()),
+  sqsQueueUrl: option('MCAPFLOW_SQS_QUEUE_URL', undefined, 'SQS queue receiving S3 event notifications; when set, the dispatcher role long-polls it.', z.url().optional()),
+  sqsEndpoint: option('MCAPFLOW_SQS_ENDPOINT', undefined, 'SQS endpoint override (tests, LocalStack); unset uses the AWS default for S3_REGION.', z.url().optional()),
+  bodyLimitBytes: option('MCAPFLOW_BODY_LIMIT_BYTES', String(1024 * 1024), 'Largest HTTP request body accepted by the admin API and webhook.', positiveInt),
+  backfillMaxWaiting: option('MCAPFLOW_BACKFILL_MAX_WAITING', '1000', 'A backfill stops enqueuing while the ingest queue holds more waiting jobs than this (backpressure).', positiveInt),
+  queryMaxRows: option('MCAPFLOW_QUERY_MAX_ROWS', '10000', 'Most rows POST /v1/query returns (the answer says when it was cut).', positiveInt),
+  queryTimeoutMs: option('MCAPFLOW_QUERY_TIMEOUT_MS', '30000', 'POST /v1/query statements are interrupted after this long.', positiveInt),
   logLevel: option('MCAPFLOW_LOG_LEVEL', 'info', 'Log level: fatal, error, warn, info, debug, trace or silent.', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 } as const;
 

@@ -15,6 +15,9 @@ import { readManifest, readQuarantine, writeQuarantine } from '../operators/comm
 import type { IngestJobData, ScanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { jobIds, startRecordingFlow } from './start-flow.ts';
+import { annotateJobRecording } from '../observability/jobs.ts';
+import { countBytesNeeded, countRecording } from '../observability/metrics.ts';
+import { setSpanAttributes, traceCarrier } from '../observability/tracing.ts';
 
 /** The footer and a typical summary arrive in this one tail read. */
 const TAIL_PREFETCH_BYTES = 1024 * 1024;
@@ -26,6 +29,7 @@ export type IngestOutcome =
 export async function quarantine(services: Services, recordingId: string, source: RecordingSource, error: InvalidRecordingError): Promise<void> {
   await writeQuarantine(services.store, services.config.derivedBucket, { recording_id: recordingId, source, code: error.code, reason: error.message });
   await services.status.set(recordingId, 'quarantined', { source: s3Uri(source.bucket, source.key), reason: error.message });
+  countRecording('quarantined');
 }
 
 /** Runs `work`, turning input errors into a quarantine and anything else into a retry. */
@@ -50,8 +54,9 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
 
   const source: RecordingSource = { bucket, key, size: info.size, etag: info.etag, sha256: info.sha256 };
   const recordingId = recordingIdFor(source);
+  annotateJobRecording(recordingId);
   if (job.data.recordingId !== recordingId) await job.updateData({ ...job.data, recordingId });
-  if (await readManifest(store, config.derivedBucket, recordingId)) {
+  if (!job.data.reprocess && (await readManifest(store, config.derivedBucket, recordingId))) {
     await status.set(recordingId, 'committed', { source: s3Uri(bucket, key), reason: null });
     return { outcome: 'already-committed', recordingId };
   }
@@ -76,13 +81,15 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
     });
     await readable.prefetchTail(TAIL_PREFETCH_BYTES);
     const summary = await readIndexFromSummary(readable);
+    countBytesNeeded('plan', head.length + readable.bytesRequested);
+    setSpanAttributes({ 'mcapflow.source.size': info.size, 'mcapflow.bytes.fetched': head.length + readable.bytesFetched, 'mcapflow.bytes.needed': head.length + readable.bytesRequested, 'mcapflow.read_requests': readable.requests + (head.length > 0 ? 1 : 0) });
     await job.log(`planning read ${readable.bytesFetched} bytes in ${readable.requests} requests for a ${info.size}-byte object`);
     if ('unusable' in summary) {
-      const data: ScanJobData = { recordingId, source, eventTime };
+      const data: ScanJobData = { recordingId, source, eventTime, reprocess: job.data.reprocess, trace: traceCarrier() };
       await queues.queue('scan').add('scan', data, { jobId: jobIds(recordingId).scan });
       return { outcome: 'scan', recordingId, reason: summary.unusable };
     }
-    await startRecordingFlow(services, recordingId, source, summary.index, eventTime);
+    await startRecordingFlow(services, recordingId, source, summary.index, eventTime, { replace: job.data.reprocess === true });
     return { outcome: 'planned', recordingId };
   });
 }

@@ -8,15 +8,20 @@ import type { ScanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { orQuarantine } from './ingest.ts';
 import { startRecordingFlow } from './start-flow.ts';
+import { countBytesNeeded } from '../observability/metrics.ts';
+import { setSpanAttributes } from '../observability/tracing.ts';
 
 export type ScanOutcome = { outcome: 'planned'; recordingId: string; damage: string[] } | { outcome: 'quarantined'; recordingId: string; reason: string };
 
 export async function processScan(services: Services, job: Job<ScanJobData>): Promise<ScanOutcome> {
-  const { recordingId, source, eventTime } = job.data;
+  const { recordingId, source, eventTime, reprocess } = job.data;
   return orQuarantine(services, recordingId, source, async () => {
     const stream = await services.store.stream(source.bucket, source.key, 'scan');
     const index = await scanRecording(stream, { maxRecordBytes: services.config.maxRecordBytes, validateCrc: true });
-    await startRecordingFlow(services, recordingId, source, index, eventTime);
+    // A scan has to parse every byte: what it reads is what it needs.
+    countBytesNeeded('scan', source.size);
+    setSpanAttributes({ 'mcapflow.source.size': source.size, 'mcapflow.bytes.fetched': source.size, 'mcapflow.damaged': index.damage.length });
+    await startRecordingFlow(services, recordingId, source, index, eventTime, { replace: reprocess === true });
     return { outcome: 'planned' as const, recordingId, damage: index.damage };
   });
 }

@@ -13,6 +13,7 @@ import type { RecordingIndex } from '../mcap/recording-index.ts';
 import { OPERATOR_VERSIONS } from '../operators/versions.ts';
 import type { CommitJobData, SpanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
+import { setSpanAttributes, traceCarrier } from '../observability/tracing.ts';
 
 export function jobIds(recordingId: string) {
   return {
@@ -24,7 +25,14 @@ export function jobIds(recordingId: string) {
   };
 }
 
-export async function startRecordingFlow(services: Services, recordingId: string, source: RecordingSource, index: RecordingIndex, eventTime: string): Promise<RecordingPlan> {
+export async function startRecordingFlow(
+  services: Services,
+  recordingId: string,
+  source: RecordingSource,
+  index: RecordingIndex,
+  eventTime: string,
+  options: { replace?: boolean } = {},
+): Promise<RecordingPlan> {
   const { config, store, queues, status } = services;
   const plan = buildPlan({
     recordingId,
@@ -45,6 +53,9 @@ export async function startRecordingFlow(services: Services, recordingId: string
   await store.put(config.derivedBucket, planKey, canonicalJson(plan), { contentType: 'application/json' });
 
   const ids = jobIds(recordingId);
+  // Every job of the flow continues the trace of the planning job.
+  const trace = traceCarrier();
+  setSpanAttributes({ 'mcapflow.recording.id': recordingId, 'mcapflow.plan.key': planKey, 'mcapflow.plan.spans': plan.spans.length, 'mcapflow.plan.tables': plan.tables.length, 'mcapflow.plan.topics': plan.topics.length });
   // A finished flow of this recording is kept for a while for inspection. Ingest only gets here
   // when no manifest exists (it was never written, or was removed), so this is a re-run: clear
   // the old flow or the new one would be ignored as a duplicate. A flow still running is left
@@ -54,14 +65,16 @@ export async function startRecordingFlow(services: Services, recordingId: string
   const spanJob = (kind: 'index' | 'extract', span: number) => ({
     name: kind,
     queueName: kind,
-    data: { recordingId, planKey, span } satisfies SpanJobData,
+    data: { recordingId, planKey, span, trace } satisfies SpanJobData,
     opts: { jobId: kind === 'index' ? ids.index(span) : ids.extract(span), failParentOnFailure: true, ...queues.jobOptions(kind) },
   });
-  await status.set(recordingId, 'processing', { source: s3Uri(source.bucket, source.key), reason: null, jobsTotal: plan.spans.length * 2 + plan.tables.length + 2 });
+  // Jobs to count: index and extract per span, a convert per table plus `messages`, the
+  // commit, and the ingest or scan job running this very function.
+  await status.set(recordingId, 'processing', { source: s3Uri(source.bucket, source.key), reason: null, jobsTotal: plan.spans.length * 2 + plan.tables.length + 3 });
   await queues.flowProducer().add({
     name: 'commit',
     queueName: 'commit',
-    data: { recordingId, planKey, eventTime } satisfies CommitJobData,
+    data: { recordingId, planKey, eventTime, ...(options.replace ? { replace: true } : {}), trace } satisfies CommitJobData,
     opts: { jobId: ids.commit, ...queues.jobOptions('commit') },
     children: plan.spans.flatMap((span) => [spanJob('index', span.index), spanJob('extract', span.index)]),
   });

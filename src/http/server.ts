@@ -25,7 +25,8 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<{ nam
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const { services } = options;
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+  // Unknown fields are rejected, not silently dropped: a typo in a request is an error a caller sees.
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -24,6 +24,35 @@ export interface ChannelInfo {
   metadata: Record<string, string>;
 }
 
+/** Where an Attachment record is; its body is read by range. */
+export interface AttachmentRef {
+  offset: number;
+  length: number;
+  name: string;
+  mediaType: string;
+  logTime: string;
+  createTime: string;
+  dataSize: number;
+}
+
+/** Where a Metadata record is. */
+export interface MetadataRef {
+  offset: number;
+  length: number;
+  name: string;
+}
+
+/** The summary's Statistics record, when the file has one (times and counts as decimal strings). */
+export interface SummaryStatistics {
+  messageCount: string;
+  messageStartTime: string;
+  messageEndTime: string;
+  chunkCount: number;
+  attachmentCount: number;
+  metadataCount: number;
+  channelMessageCounts: Record<string, string>;
+}
+
 export interface RecordingIndex {
   profile: string;
   library: string;
@@ -33,6 +62,9 @@ export interface RecordingIndex {
   segments: Segment[];
   /** What was lost to damage, in words a user can act on; empty for an intact file. */
   damage: string[];
+  attachments?: AttachmentRef[];
+  metadata?: MetadataRef[];
+  statistics?: SummaryStatistics;
 }
 
 export function schemaInfo(record: { id: number; name: string; encoding: string; data: Uint8Array }): SchemaInfo {
@@ -101,6 +133,29 @@ export async function readIndexFromSummary(readable: IReadable): Promise<{ index
       channels: [...reader.channelsById.values()].map(channelInfo),
       segments,
       damage: [],
+      attachments: reader.attachmentIndexes.map((a) => ({
+        offset: Number(a.offset),
+        length: Number(a.length),
+        name: a.name,
+        mediaType: a.mediaType,
+        logTime: a.logTime.toString(),
+        createTime: a.createTime.toString(),
+        dataSize: Number(a.dataSize),
+      })),
+      metadata: reader.metadataIndexes.map((m) => ({ offset: Number(m.offset), length: Number(m.length), name: m.name })),
+      ...(stats === undefined
+        ? {}
+        : {
+            statistics: {
+              messageCount: stats.messageCount.toString(),
+              messageStartTime: stats.messageStartTime.toString(),
+              messageEndTime: stats.messageEndTime.toString(),
+              chunkCount: stats.chunkCount,
+              attachmentCount: stats.attachmentCount,
+              metadataCount: stats.metadataCount,
+              channelMessageCounts: Object.fromEntries([...stats.channelMessageCounts].map(([id, n]) => [String(id), n.toString()])),
+            },
+          }),
     },
   };
 }

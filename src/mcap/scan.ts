@@ -7,7 +7,7 @@
 import type { Segment } from '../domain/spans.ts';
 import { InvalidRecordingError } from '../errors.ts';
 import { checkCrc, decompressChunk, loadDecompressors } from './decompress.ts';
-import { channelInfo, schemaInfo, type ChannelInfo, type RecordingIndex, type SchemaInfo } from './recording-index.ts';
+import { channelInfo, schemaInfo, type AttachmentRef, type ChannelInfo, type MetadataRef, type RecordingIndex, type SchemaInfo } from './recording-index.ts';
 import { ByteCursor, forEachRecord, hasMagic, MCAP_MAGIC, Opcode, parseChannel, parseChunkHeader, parseSchema, RECORD_PREFIX_BYTES } from './records.ts';
 
 /** Accumulates stream pieces and hands out whole records without quadratic copying. */
@@ -59,6 +59,8 @@ interface ScanState {
   run: Segment | undefined;
   /** Past DataEnd: only schema and channel records are still of interest. */
   inSummary: boolean;
+  attachments: AttachmentRef[];
+  metadata: MetadataRef[];
 }
 
 function extendRun(state: ScanState, offset: number, length: number, logTime?: bigint): void {
@@ -148,6 +150,22 @@ function handleRecord(state: ScanState, opcode: number, offset: number, record: 
       }
       return 'continue';
     }
+    case Opcode.Attachment: {
+      closeRun(state);
+      const c = new ByteCursor(content);
+      const logTime = c.uint64();
+      const createTime = c.uint64();
+      const name = c.string();
+      const mediaType = c.string();
+      const dataSize = c.length64('attachment data');
+      state.attachments.push({ offset, length: record.length, name, mediaType, logTime: logTime.toString(), createTime: createTime.toString(), dataSize });
+      return 'continue';
+    }
+    case Opcode.Metadata: {
+      closeRun(state);
+      state.metadata.push({ offset, length: record.length, name: new ByteCursor(content).string() });
+      return 'continue';
+    }
     case Opcode.DataEnd:
       closeRun(state);
       state.inSummary = true;
@@ -170,7 +188,7 @@ export interface ScanOptions {
 /** Scans the byte stream of a whole file whose head was already validated. */
 export async function scanRecording(stream: AsyncIterable<Buffer>, options: ScanOptions): Promise<RecordingIndex> {
   await loadDecompressors();
-  const state: ScanState = { profile: '', library: '', schemas: new Map(), channels: new Map(), segments: [], damage: [], run: undefined, inSummary: false };
+  const state: ScanState = { profile: '', library: '', schemas: new Map(), channels: new Map(), segments: [], damage: [], run: undefined, inSummary: false, attachments: [], metadata: [] };
   const buffer = new RecordBuffer();
   let offset = 0;
   let magicChecked = false;
@@ -228,5 +246,7 @@ export async function scanRecording(stream: AsyncIterable<Buffer>, options: Scan
     channels: [...state.channels.values()],
     segments: state.segments,
     damage: state.damage,
+    attachments: state.attachments,
+    metadata: state.metadata,
   };
 }

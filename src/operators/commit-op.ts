@@ -2,23 +2,38 @@
  * commit: writes the manifest, the single atomic commit of a recording, once. An identical
  * manifest already there is a no-op; a different one is a conflict, never overwritten.
  */
-import { manifestKey, quarantineKey } from '../domain/layout.ts';
+import { sha256Hex } from '../domain/hash.ts';
+import { MANIFEST_PREFIX, manifestKey, quarantineKey } from '../domain/layout.ts';
 import { serializeManifest, type Manifest } from '../domain/manifest.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import type { RecordingSource } from '../domain/plan.ts';
 import { ManifestConflictError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
-export async function writeManifest(store: ObjectStore, bucket: string, manifest: Manifest): Promise<'written' | 'unchanged'> {
+/**
+ * `replace` is an explicit reprocess (backfill with force, or new operator versions): a
+ * different existing manifest is then kept under manifests/superseded/<id>/<sha256>.json and
+ * replaced. Without it, a different manifest is a conflict.
+ */
+export async function writeManifest(store: ObjectStore, bucket: string, manifest: Manifest, options: { replace?: boolean } = {}): Promise<'written' | 'unchanged' | 'replaced'> {
   const key = manifestKey(manifest.recording_id);
   const body = serializeManifest(manifest);
-  const same = async (): Promise<boolean | undefined> => {
-    const existing = await store.get(bucket, key, 'derived');
-    return existing === undefined ? undefined : Buffer.from(existing).toString('utf8') === body;
+  const existing = async (): Promise<string | undefined> => {
+    const bytes = await store.get(bucket, key, 'derived');
+    return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
   };
-  const before = await same();
-  if (before === true) return 'unchanged';
-  if (before === false) throw new ManifestConflictError(manifest.recording_id);
+  const same = async (): Promise<boolean | undefined> => {
+    const text = await existing();
+    return text === undefined ? undefined : text === body;
+  };
+  const current = await existing();
+  if (current === body) return 'unchanged';
+  if (current !== undefined) {
+    if (!options.replace) throw new ManifestConflictError(manifest.recording_id);
+    await store.put(bucket, `${MANIFEST_PREFIX}superseded/${manifest.recording_id}/${sha256Hex(current)}.json`, current, { contentType: 'application/json' });
+    await store.put(bucket, key, body, { contentType: 'application/json' });
+    return 'replaced';
+  }
   const put = await store.put(bucket, key, body, { contentType: 'application/json', ifNoneMatch: true });
   if (put.created) return 'written';
   // Another writer won the race between our check and our write.

@@ -7,6 +7,7 @@ import { sha256Hex } from '../domain/hash.ts';
 import { NotFoundError } from '../errors.ts';
 import type { ObjectStore, PutOptions } from '../storage/object-store.ts';
 import type { StoredObject } from '../queue/jobs.ts';
+import { countCache } from '../observability/metrics.ts';
 
 export interface OperatorSettings {
   derivedBucket: string;
@@ -31,6 +32,7 @@ export function createOperatorContext(store: ObjectStore, settings: OperatorSett
     settings,
     loadPlan(planKey) {
       let plan = plans.get(planKey);
+      countCache('plan', plan !== undefined);
       if (plan === undefined) {
         plan = store.get(settings.derivedBucket, planKey, 'derived').then((bytes) => {
           if (bytes === undefined) throw new NotFoundError(`plan ${planKey} is missing from bucket ${settings.derivedBucket}`);

@@ -23,18 +23,31 @@ export interface IngestJobData {
   trigger: Trigger;
   /** Set by the dispatcher once it knows it, so a failure can be reported on the recording. */
   recordingId?: string;
+  /**
+   * Process even when already committed (a backfill with `force`, or after operator versions
+   * changed); the new manifest then replaces the old one, which is kept under
+   * manifests/superseded/.
+   */
+  reprocess?: boolean;
+  /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
+  trace?: Record<string, string> | undefined;
 }
 
 export interface ScanJobData {
   recordingId: string;
   source: RecordingSource;
   eventTime: string;
+  reprocess?: boolean;
+  /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
+  trace?: Record<string, string> | undefined;
 }
 
 export interface SpanJobData {
   recordingId: string;
   planKey: string;
   span: number;
+  /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
+  trace?: Record<string, string> | undefined;
 }
 
 export interface ConvertJobData {
@@ -43,12 +56,18 @@ export interface ConvertJobData {
   table: string;
   /** Extract/index outputs of this table, in span order. */
   parts: PartRef[];
+  /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
+  trace?: Record<string, string> | undefined;
 }
 
 export interface CommitJobData {
   recordingId: string;
   planKey: string;
   eventTime: string;
+  /** Replace a different existing manifest (an explicit reprocess), keeping the old one. */
+  replace?: boolean;
+  /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
+  trace?: Record<string, string> | undefined;
 }
 
 export interface PartRef {

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { createRedis } from './redis.ts';
 import { hostname } from 'node:os';
 import { DLQ_QUEUE, QUEUE_NAMES, type PipelineQueue, type QueueName } from './jobs.ts';
+import { observeJob, observeWorker } from '../observability/jobs.ts';
 
 export interface QueueSettings {
   redisUrl: string;
@@ -76,7 +77,7 @@ export class Queues {
       const key = `${name}/${job.id}`;
       this.#active.set(key, { job: job as Job, token });
       try {
-        return await processor(job, token);
+        return await observeJob(name, job as Job, () => processor(job, token));
       } finally {
         this.#active.delete(key);
       }
@@ -92,6 +93,7 @@ export class Queues {
       ...options,
     });
     this.#workers.push(worker as Worker);
+    observeWorker(name, worker as Worker);
     return worker;
   }
 

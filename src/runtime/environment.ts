@@ -8,6 +8,7 @@ import { startEmbeddedS3, type EmbeddedS3 } from '../embedded/s3-server.ts';
 import { spawnRedis, type SpawnedRedis } from '../embedded/redis-server.ts';
 import { McapflowError } from '../errors.ts';
 import { redisAnswers } from '../queue/redis.ts';
+import { findLocalServer } from './local-server.ts';
 import { createStore, type ServiceEndpoints } from './services.ts';
 
 export interface Environment {
@@ -25,13 +26,16 @@ export async function prepareEnvironment(config: Config, needs: { redis: boolean
     spawnedRedis = await spawnRedis(config.redisUrl, join(config.home, 'redis'));
   }
   let embeddedS3: EmbeddedS3 | undefined;
-  if (config.s3Endpoint === undefined) {
+  // On the embedded default, a `serve` already running on this home owns the S3 server: use
+  // it, so uploads made here raise events there.
+  const running = config.s3Endpoint === undefined ? findLocalServer(config.home)?.s3Endpoint : undefined;
+  if (config.s3Endpoint === undefined && running === undefined) {
     embeddedS3 = await startEmbeddedS3({ directory: join(config.home, 's3'), port: config.embeddedS3Port, buckets: [config.rawBucket, config.derivedBucket] });
   }
   const endpoints: ServiceEndpoints = {
     redisUrl: config.redisUrl,
-    s3Endpoint: embeddedS3?.endpoint ?? (config.s3Endpoint === '' ? undefined : config.s3Endpoint),
-    embeddedS3: embeddedS3 !== undefined,
+    s3Endpoint: embeddedS3?.endpoint ?? running ?? (config.s3Endpoint === '' ? undefined : config.s3Endpoint),
+    embeddedS3: embeddedS3 !== undefined || running !== undefined,
   };
   if (embeddedS3 === undefined) {
     const store = createStore(config, endpoints);

@@ -2,7 +2,7 @@
  * Runs the roles of one process: the dispatcher (ingest and scan consumers, plus the
  * embedded S3 server's events when this process hosts it) and the worker pool.
  */
-import type { Worker } from 'bullmq';
+import type { JobType, Worker } from 'bullmq';
 import type { Config } from '../config/config.ts';
 import { handleS3Event } from '../dispatcher/event-handler.ts';
 import { startDispatcher } from '../dispatcher/dispatcher.ts';
@@ -11,6 +11,9 @@ import { assertNoEviction } from '../queue/redis.ts';
 import { startWorkerPool } from '../workers/worker-pool.ts';
 import type { Environment } from './environment.ts';
 import { createServices, type Services } from './services.ts';
+import { setJobLogger } from '../observability/jobs.ts';
+import { watchQueues } from '../observability/metrics.ts';
+import { startTracing, stopTracing } from '../observability/tracing.ts';
 
 export interface PipelineRoles {
   dispatcher: boolean;
@@ -32,6 +35,13 @@ export async function startPipeline(config: Config, env: Environment, roles: Pip
     await services.close();
     throw error;
   }
+  // Traces when OTEL_* asks for them (off by default); queue depth read at each scrape.
+  const tracing = startTracing();
+  const unwatchQueues = watchQueues({
+    jobCounts: (queue, states) => services.queues.queue(queue).getJobCounts(...(states as JobType[])),
+    dlqCount: () => services.deadLetters.count(),
+  });
+  setJobLogger(log);
   const workers: Worker[] = [];
   if (roles.dispatcher) {
     env.embeddedS3?.onEvent((event) => {
@@ -49,13 +59,15 @@ export async function startPipeline(config: Config, env: Environment, roles: Pip
     if (filed > 0) log.warn({ filed }, 'filed dead-letter entries for failed jobs that had none');
   }
   for (const worker of workers) {
-    worker.on('failed', (job, error) => log.warn({ queue: worker.name, job_id: job?.id, recording_id: (job?.data as { recordingId?: string } | undefined)?.recordingId, err: error.message, attempts: job?.attemptsMade }, 'job failed'));
+    worker.on('failed', (job, error) => log.warn({ queue: worker.name, kind: job?.name, job_id: job?.id, recording_id: (job?.data as { recordingId?: string } | undefined)?.recordingId, err: error.message, attempts: job?.attemptsMade }, 'job failed'));
   }
   return {
     services,
     workers,
     async stop(drainTimeoutMs?: number) {
       await services.close(drainTimeoutMs);
+      unwatchQueues();
+      if (tracing === 'started') await stopTracing();
     },
   };
 }

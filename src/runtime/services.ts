@@ -10,6 +10,7 @@ import { RecordingStatusStore } from '../status/recording-status.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { S3Store } from '../storage/s3-store.ts';
 import { EMBEDDED_S3_CREDENTIALS } from '../embedded/s3-server.ts';
+import { storeMetrics } from '../observability/metrics.ts';
 
 export interface Services {
   config: Config;
@@ -36,6 +37,7 @@ export function createStore(config: Config, endpoints: ServiceEndpoints): S3Stor
     region: config.s3Region,
     forcePathStyle: config.s3ForcePathStyle,
     requestTimeoutMs: config.s3RequestTimeoutMs,
+    observer: storeMetrics,
     ...(endpoints.embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
   });
 }

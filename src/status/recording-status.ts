@@ -4,6 +4,7 @@
  * records are the durable truth; this is what progress displays and waiters read.
  */
 import type { Redis } from 'ioredis';
+import { InvalidInputError } from '../errors.ts';
 
 export type RecordingState = 'queued' | 'planning' | 'processing' | 'committed' | 'quarantined' | 'failed';
 
@@ -58,7 +59,48 @@ export class RecordingStatusStore {
   }
 
   async get(recordingId: string): Promise<RecordingStatus | undefined> {
-    const h = await this.#redis.hgetall(this.#key(recordingId));
+    return this.#parse(recordingId, await this.#redis.hgetall(this.#key(recordingId)));
+  }
+
+  /**
+   * Recordings by last update, newest first. `cursor` is the opaque `next` of the previous
+   * page; `state` filters. Pages are stable while recordings keep changing: the cursor is
+   * the (update time, id) of the last item returned.
+   */
+  async list(options: { limit: number; cursor?: string | undefined; state?: RecordingState | undefined }): Promise<{ items: RecordingStatus[]; next: string | null }> {
+    const items: RecordingStatus[] = [];
+    let [maxScore, afterId] = options.cursor ? decodeCursor(options.cursor) : ['+inf', ''];
+    let next: string | null = null;
+    for (;;) {
+      const page = await this.#redis.zrevrangebyscore(this.#index, maxScore, '-inf', 'WITHSCORES', 'LIMIT', 0, 200);
+      if (page.length === 0) break;
+      const before = `${maxScore}:${afterId}`;
+      let skipping = afterId !== '';
+      for (let i = 0; i < page.length; i += 2) {
+        const id = page[i]!;
+        const score = page[i + 1]!;
+        if (skipping) {
+          if (score === maxScore && id !== afterId) continue;
+          skipping = false;
+          if (id === afterId) continue;
+        }
+        maxScore = score;
+        afterId = id;
+        const status = await this.get(id);
+        if (status === undefined || (options.state !== undefined && status.state !== options.state)) continue;
+        items.push(status);
+        if (items.length === options.limit) {
+          next = encodeCursor(score, id);
+          return { items, next };
+        }
+      }
+      // A short page is the last; a page that did not move the position cannot be passed.
+      if (page.length < 400 || `${maxScore}:${afterId}` === before) break;
+    }
+    return { items, next };
+  }
+
+  #parse(recordingId: string, h: Record<string, string>): RecordingStatus | undefined {
     if (h.state === undefined) return undefined;
     return {
       recordingId,
@@ -70,4 +112,14 @@ export class RecordingStatusStore {
       updatedAt: h.updated_at ?? '',
     };
   }
+}
+
+function encodeCursor(score: string, id: string): string {
+  return Buffer.from(`${score}:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  const [score, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  if (score === undefined || id === undefined || !/^\d+$/.test(score)) throw new InvalidInputError('BAD_ARGUMENT', 'cursor is not one this API returned');
+  return [score, id];
 }

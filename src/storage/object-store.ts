@@ -40,8 +40,12 @@ export interface ObjectStore {
   /** A stream of `[start, end)` (or the whole object). */
   stream(bucket: string, key: string, purpose: ReadPurpose, range?: { start: number; end: number }): Promise<Readable>;
   put(bucket: string, key: string, body: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
-  /** Uploads a local file, multipart when large. */
-  putFile(bucket: string, key: string, path: string, options?: PutOptions): Promise<PutResult>;
+  /** Multipart upload, for large files and resumable uploads (see storage/file-upload.ts). */
+  createMultipartUpload(bucket: string, key: string, options?: PutOptions): Promise<string>;
+  /** Uploads one part; `sha256` (base64) is verified by S3 when given. Returns the part's ETag. */
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array, sha256?: string): Promise<string>;
+  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string; sha256?: string | undefined }[]): Promise<PutResult>;
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   delete(bucket: string, key: string): Promise<void>;
   /** Every object under a prefix, in key order, paginated underneath. */
   list(bucket: string, prefix: string, startAfter?: string): AsyncIterable<ObjectInfo>;
@@ -55,5 +59,5 @@ export interface ObjectStore {
 export interface StoreObserver {
   onRead?(purpose: ReadPurpose, bytes: number): void;
   onWrite?(bytes: number): void;
-  onRequest?(op: string, status: 'ok' | 'error'): void;
+  onRequest?(op: string, status: 'ok' | 'not_found' | 'error'): void;
 }

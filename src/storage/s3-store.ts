@@ -1,10 +1,12 @@
 /**
  * ObjectStore over @aws-sdk/client-s3: AWS S3, MinIO, or the embedded s3rver.
  */
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -13,8 +15,8 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { normalizeEtag } from '../domain/identity.ts';
 import { describeError, StorageError } from '../errors.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose, StoreObserver } from './object-store.ts';
@@ -32,8 +34,6 @@ export interface S3StoreOptions {
   requestTimeoutMs?: number;
   observer?: StoreObserver;
 }
-
-const MULTIPART_PART_BYTES = 16 * 1024 * 1024;
 
 function statusOf(error: unknown): number | undefined {
   if (error instanceof S3ServiceException) return error.$metadata.httpStatusCode;
@@ -77,7 +77,8 @@ export class S3Store implements ObjectStore {
       this.#observer.onRequest?.(op, 'ok');
       return result;
     } catch (error) {
-      this.#observer.onRequest?.(op, 'error');
+      // A 404 is S3 answering ("no such object"), not S3 failing.
+      this.#observer.onRequest?.(op, isNotFound(error) ? 'not_found' : 'error');
       throw error;
     }
   }
@@ -168,26 +169,52 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async putFile(bucket: string, key: string, path: string, options: PutOptions = {}): Promise<PutResult> {
+  async createMultipartUpload(bucket: string, key: string, options: PutOptions = {}): Promise<string> {
     try {
-      const upload = new Upload({
-        client: this.#client,
-        partSize: MULTIPART_PART_BYTES,
-        queueSize: 2,
-        params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: options.contentType, Metadata: options.metadata },
-      });
-      let written = 0;
-      upload.on('httpUploadProgress', (progress) => {
-        const loaded = progress.loaded ?? 0;
-        this.#observer.onWrite?.(loaded - written);
-        written = loaded;
-      });
-      const out = await upload.done();
-      this.#observer.onRequest?.('put', 'ok');
+      const out = await this.#send('create-multipart', bucket, key, () =>
+        this.#client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: options.contentType, Metadata: options.metadata, ChecksumAlgorithm: 'SHA256' })),
+      );
+      return out.UploadId!;
+    } catch (error) {
+      throw toStorageError('CreateMultipartUpload', bucket, key, error);
+    }
+  }
+
+  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array, sha256?: string): Promise<string> {
+    try {
+      const out = await this.#send('upload-part', bucket, key, () =>
+        this.#client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ChecksumSHA256: sha256 })),
+      );
+      this.#observer.onWrite?.(body.length);
+      return out.ETag!;
+    } catch (error) {
+      throw toStorageError(`UploadPart ${partNumber}`, bucket, key, error);
+    }
+  }
+
+  async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string; sha256?: string | undefined }[]): Promise<PutResult> {
+    try {
+      const out = await this.#send('complete-multipart', bucket, key, () =>
+        this.#client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag, ChecksumSHA256: p.sha256 })) },
+          }),
+        ),
+      );
       return { created: true, etag: normalizeEtag(out.ETag) };
     } catch (error) {
-      this.#observer.onRequest?.('put', 'error');
-      throw toStorageError('PUT', bucket, key, error);
+      throw toStorageError('CompleteMultipartUpload', bucket, key, error);
+    }
+  }
+
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    try {
+      await this.#send('abort-multipart', bucket, key, () => this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })));
+    } catch (error) {
+      if (!isNotFound(error)) throw toStorageError('AbortMultipartUpload', bucket, key, error);
     }
   }
 
@@ -247,8 +274,4 @@ export class S3Store implements ObjectStore {
   close(): void {
     this.#client.destroy();
   }
-}
-
-export function readableFromBytes(bytes: Uint8Array): Readable {
-  return Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)]);
 }

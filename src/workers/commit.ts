@@ -15,6 +15,8 @@ import type { CommitJobData, CommitOutcome, ConvertJobData, ConvertResult, Extra
 import type { Services } from '../runtime/services.ts';
 import { jobIds } from '../dispatcher/start-flow.ts';
 import { quarantine } from '../dispatcher/ingest.ts';
+import { recordCommitted } from '../observability/metrics.ts';
+import { traceCarrier } from '../observability/tracing.ts';
 
 type ChildResult = IndexResult | ExtractResult | ConvertResult;
 
@@ -48,12 +50,12 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
     const tables = [MESSAGES_TABLE, ...plan.tables];
     const missing = tables.filter((table) => !convert.some((c) => c.table === table));
     if (missing.length === 0) {
-      return finalizeCommit(services, plan, planKey, { index, extract, convert });
+      return finalizeCommit(services, plan, planKey, { index, extract, convert }, job.data.replace === true, job.data.eventTime);
     }
     const parts = partsByTable(index, extract);
     const ids = jobIds(recordingId);
     for (const table of missing) {
-      const data: ConvertJobData = { recordingId, planKey, table, parts: parts.get(table) ?? [] };
+      const data: ConvertJobData = { recordingId, planKey, table, parts: parts.get(table) ?? [], trace: traceCarrier() };
       await queues.queue('convert').add('convert', data, {
         jobId: ids.convert(table),
         parent: { id: job.id!, queue: job.queueQualifiedName },
@@ -71,6 +73,8 @@ async function finalizeCommit(
   plan: RecordingPlan,
   planKey: string,
   results: { index: IndexResult[]; extract: ExtractResult[]; convert: ConvertResult[] },
+  replace: boolean,
+  eventTime?: string,
 ): Promise<CommitOutcome> {
   const { config, store, status } = services;
   const manifest = buildManifest({ plan, planKey, derivedBucket: config.derivedBucket, operators: { ...OPERATOR_VERSIONS }, ...results });
@@ -79,12 +83,15 @@ async function finalizeCommit(
     await quarantine(services, plan.recordingId, plan.source, new InvalidRecordingError('UNRECOVERABLE', reason));
     return { status: 'quarantined', reason };
   }
+  let written: Awaited<ReturnType<typeof writeManifest>>;
   try {
-    await writeManifest(store, config.derivedBucket, manifest);
+    written = await writeManifest(store, config.derivedBucket, manifest, { replace });
   } catch (error) {
     if (error instanceof ManifestConflictError) throw new UnrecoverableError(error.message);
     throw error;
   }
   await status.set(plan.recordingId, 'committed', { source: s3Uri(plan.source.bucket, plan.source.key), reason: manifest.reason });
+  // Counted once per manifest written (a re-run that finds it unchanged is not a new commit).
+  if (written !== 'unchanged') recordCommitted({ recovered: manifest.recovered, eventTime });
   return { status: 'committed', manifestKey: manifestKey(plan.recordingId) };
 }

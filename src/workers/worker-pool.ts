@@ -12,6 +12,7 @@ import type { CommitJobData, ConvertJobData, PipelineQueue, SpanJobData } from '
 import { WORKER_ID } from '../queue/queues.ts';
 import type { Services } from '../runtime/services.ts';
 import { processCommit } from './commit.ts';
+import { countJob } from '../observability/metrics.ts';
 
 export interface PoolOptions {
   concurrency: number;
@@ -24,10 +25,12 @@ export interface PoolOptions {
  */
 export function trackRecording(services: Services, worker: Worker, queue: PipelineQueue): void {
   worker.on('completed', (job: Job<{ recordingId?: string }>) => {
+    countJob(queue, job.name, 'completed');
     if (job.data.recordingId) void services.status.jobDone(job.data.recordingId).catch(() => {});
   });
   worker.on('failed', (job: Job<{ recordingId?: string }> | undefined, error: Error) => {
     if (job?.id === undefined) return;
+    countJob(queue, job.name, isFinalAttempt(job, error) ? 'failed' : 'retried');
     void onFailed(services, queue, job, error).catch(() => {
       // Redis is unreachable: the startup sweep files the entry later.
     });
@@ -37,12 +40,16 @@ export function trackRecording(services: Services, worker: Worker, queue: Pipeli
   });
 }
 
+function isFinalAttempt(job: Job, error: Error): boolean {
+  return job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+}
+
 async function onFailed(services: Services, queue: PipelineQueue, job: Job<{ recordingId?: string }>, error: Error): Promise<void> {
   await services.deadLetters.recordAttempt(queue, job, error, WORKER_ID);
-  const attempts = job.opts.attempts ?? 1;
-  const final = job.attemptsMade >= attempts || error.name === 'UnrecoverableError';
+  const final = isFinalAttempt(job, error);
   if (!final || isChildFailure(error.message)) return;
   const letter = await services.deadLetters.add(queue, job);
+  countJob(queue, job.name, 'dlq');
   if (job.data.recordingId) {
     await recordFailure(services, job.data.recordingId, `${job.name} job ${job.id} failed after ${job.attemptsMade} attempt(s): ${describeError(error)} (dead-letter entry ${letter.id})`);
   }

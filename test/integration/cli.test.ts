@@ -112,7 +112,7 @@ describe('mcapflow CLI', () => {
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
-    expect((await ready.json()).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
+    expect(((await ready.json()) as { checks: { name: string; ok: boolean }[] }).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
       ['redis', true],
       ['s3', true],
     ]);

@@ -8,6 +8,11 @@ export function registerConfig(program: Command): void {
     .option('--markdown', 'print the documentation table of every option instead')
     .action((options: { markdown?: boolean }) => {
       if (options.markdown) process.stdout.write(configurationMarkdown());
-      else process.stdout.write(`${JSON.stringify(loadConfig(), null, 2)}\n`);
+      else {
+        const config = loadConfig();
+        // Secrets are never printed.
+        const shown = { ...config, adminToken: config.adminToken && '<set>', webhookToken: config.webhookToken && '<set>' };
+        process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      }
     });
 }

@@ -5,6 +5,11 @@ import { createHttpServer, listen } from '../../http/server.ts';
 import { createLogger } from '../../log.ts';
 import { prepareEnvironment } from '../../runtime/environment.ts';
 import { startPipeline } from '../../runtime/pipeline.ts';
+import { registerLocalServer, unregisterLocalServer } from '../../runtime/local-server.ts';
+import { Backfills } from '../../admin/backfills.ts';
+import { adminPlugin } from '../../admin/plugin.ts';
+import { resolveTokens, tokensFile } from '../../admin/tokens.ts';
+import { startSqsSource } from '../../sources/sqs.ts';
 
 const ROLES = ['dispatcher', 'worker', 'admin', 'all'] as const;
 type Role = (typeof ROLES)[number];
@@ -36,12 +41,25 @@ export function registerServe(program: Command): void {
       const log = createLogger(config.logLevel, { roles: roles.join(',') });
       const env = await prepareEnvironment(config);
       const pipeline = await startPipeline(config, env, { dispatcher: has('dispatcher'), worker: has('worker') }, log);
-      const app = createHttpServer({ services: pipeline.services });
+      const app = createHttpServer({ services: pipeline.services, bodyLimit: config.bodyLimitBytes });
+      let backfills: Backfills | undefined;
+      if (has('admin')) {
+        const { tokens, generated } = resolveTokens(config, config.s3Endpoint === undefined);
+        for (const name of generated) process.stderr.write(`mcapflow: generated the ${name} token ${tokens[name]} (saved in ${tokensFile(config.home)}; set MCAPFLOW_${name.toUpperCase()}_TOKEN to choose your own)\n`);
+        backfills = new Backfills(pipeline.services, log);
+        await app.register(adminPlugin, { services: pipeline.services, backfills, tokens, log });
+        await backfills.resumeAll();
+      }
+      const sqs = has('dispatcher') && config.sqsQueueUrl !== undefined ? startSqsSource(config, pipeline.services, log) : undefined;
       const url = await listen(app, config.httpHost, config.httpPort);
+      if (env.embeddedS3 !== undefined) registerLocalServer(config.home, { pid: process.pid, s3Endpoint: env.embeddedS3.endpoint, httpUrl: url });
       log.info({ http: url, redis: env.endpoints.redisUrl, s3: env.endpoints.s3Endpoint ?? 'aws', prefix: config.prefix }, 'mcapflow serving');
 
       const signal = await stopRequested;
       log.info({ signal, drain_timeout_ms: config.drainTimeoutMs }, 'stopping: no new jobs; running jobs may finish until the drain deadline');
+      unregisterLocalServer(config.home);
+      await sqs?.stop();
+      await backfills?.close();
       await app.close();
       await pipeline.stop();
       await env.stop();

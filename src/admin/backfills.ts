@@ -1,0 +1,255 @@
+/**
+ * Backfills: list a bucket prefix page by page and enqueue an ingest job per recording, with
+ * backpressure, skipping recordings already committed by the current operator versions
+ * unless forced. State lives in Redis (listing position included), so a backfill survives an
+ * admin restart and resumes where its listing stopped; a lease keeps two admins from running
+ * the same backfill at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { enqueueIngest, isRecordingKey } from '../dispatcher/event-handler.ts';
+import { recordingIdFor } from '../domain/identity.ts';
+import { validateObjectKey } from '../domain/object-keys.ts';
+import { InvalidInputError, describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { readManifest } from '../operators/commit-op.ts';
+import { OPERATOR_VERSIONS } from '../operators/versions.ts';
+import { WORKER_ID } from '../queue/queues.ts';
+import type { Services } from '../runtime/services.ts';
+
+export type BackfillState = 'running' | 'done' | 'cancelled' | 'failed';
+
+export interface BackfillRequest {
+  bucket: string;
+  prefix: string;
+  since?: string | undefined;
+  until?: string | undefined;
+  force?: boolean | undefined;
+}
+
+export interface BackfillStatus {
+  id: string;
+  state: BackfillState;
+  bucket: string;
+  prefix: string;
+  since: string | null;
+  until: string | null;
+  force: boolean;
+  /** Objects listed under the prefix so far. */
+  listed: number;
+  enqueued: number;
+  /** Listed but not enqueued: not a recording, outside since/until, or already committed. */
+  skipped: number;
+  committed: number;
+  quarantined: number;
+  failed: number;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const LEASE_MS = 30_000;
+
+function sameOperators(a: Record<string, string>): boolean {
+  return Object.entries(OPERATOR_VERSIONS).every(([name, version]) => a[name] === version);
+}
+
+export class Backfills {
+  readonly #services: Services;
+  readonly #log: Logger;
+  readonly #running = new Map<string, Promise<void>>();
+  #stopping = false;
+
+  constructor(services: Services, log: Logger) {
+    this.#services = services;
+    this.#log = log;
+  }
+
+  get #redis() {
+    return this.#services.queues.connection;
+  }
+
+  #key(id: string, suffix = ''): string {
+    return `${this.#services.config.prefix}:backfill:${id}${suffix}`;
+  }
+
+  get #index(): string {
+    return `${this.#services.config.prefix}:backfills`;
+  }
+
+  async start(request: BackfillRequest): Promise<string> {
+    if (request.prefix !== '') validateObjectKey(request.prefix);
+    for (const [name, value] of [['since', request.since], ['until', request.until]] as const) {
+      if (value !== undefined && Number.isNaN(Date.parse(value))) throw new InvalidInputError('BAD_ARGUMENT', `${name} must be an ISO 8601 time, got ${JSON.stringify(value)}`);
+    }
+    try {
+      await this.#services.store.ping(request.bucket);
+    } catch (error) {
+      throw new InvalidInputError('BAD_ARGUMENT', `bucket ${request.bucket} cannot be read: ${describeError(error)}`);
+    }
+    const id = `bf-${randomBytes(8).toString('hex')}`;
+    const now = new Date().toISOString();
+    await this.#redis
+      .multi()
+      .hset(this.#key(id), {
+        state: 'running',
+        bucket: request.bucket,
+        prefix: request.prefix,
+        since: request.since ?? '',
+        until: request.until ?? '',
+        force: request.force ? '1' : '0',
+        marker: '',
+        listed: '0',
+        enqueued: '0',
+        skipped: '0',
+        error: '',
+        created_at: now,
+        updated_at: now,
+      })
+      .zadd(this.#index, Date.now(), id)
+      .exec();
+    this.#launch(id);
+    return id;
+  }
+
+  async get(id: string): Promise<BackfillStatus | undefined> {
+    const h = await this.#redis.hgetall(this.#key(id));
+    if (h.state === undefined) return undefined;
+    const outcomes = { committed: 0, quarantined: 0, failed: 0 };
+    const ids = await this.#redis.smembers(this.#key(id, ':recordings'));
+    for (const recordingId of ids) {
+      const state = (await this.#services.status.get(recordingId))?.state;
+      if (state === 'committed' || state === 'quarantined' || state === 'failed') outcomes[state] += 1;
+    }
+    return {
+      id,
+      state: h.state as BackfillState,
+      bucket: h.bucket ?? '',
+      prefix: h.prefix ?? '',
+      since: h.since || null,
+      until: h.until || null,
+      force: h.force === '1',
+      listed: Number(h.listed),
+      enqueued: Number(h.enqueued),
+      skipped: Number(h.skipped),
+      ...outcomes,
+      error: h.error || null,
+      createdAt: h.created_at ?? '',
+      updatedAt: h.updated_at ?? '',
+    };
+  }
+
+  async list(limit = 50): Promise<BackfillStatus[]> {
+    const ids = await this.#redis.zrevrange(this.#index, 0, limit - 1);
+    const out: BackfillStatus[] = [];
+    for (const id of ids) {
+      const status = await this.get(id);
+      if (status) out.push(status);
+    }
+    return out;
+  }
+
+  /** Stops a running backfill; jobs already enqueued still run. */
+  async cancel(id: string): Promise<BackfillStatus | undefined> {
+    const state = await this.#redis.hget(this.#key(id), 'state');
+    if (state === null) return undefined;
+    if (state === 'running') await this.#redis.hset(this.#key(id), { state: 'cancelled', updated_at: new Date().toISOString() });
+    await this.#running.get(id);
+    return this.get(id);
+  }
+
+  /** Picks up backfills left running by a previous admin process. */
+  async resumeAll(): Promise<void> {
+    for (const id of await this.#redis.zrange(this.#index, '0', '-1')) {
+      if ((await this.#redis.hget(this.#key(id), 'state')) === 'running') this.#launch(id);
+    }
+  }
+
+  /** Stops this process's loops; their backfills stay `running` and resume on the next start. */
+  async close(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(this.#running.values());
+  }
+
+  /** Resolves when a backfill this process runs has finished its listing (tests, CLI wait). */
+  async settled(id: string): Promise<void> {
+    await this.#running.get(id);
+  }
+
+  #launch(id: string): void {
+    if (this.#running.has(id)) return;
+    const run = this.#run(id)
+      .catch(async (error: unknown) => {
+        this.#log.error({ backfill: id, err: describeError(error) }, 'backfill failed');
+        await this.#redis.hset(this.#key(id), { state: 'failed', error: describeError(error), updated_at: new Date().toISOString() });
+      })
+      .finally(() => this.#running.delete(id));
+    this.#running.set(id, run);
+  }
+
+  async #holdLease(id: string): Promise<boolean> {
+    const key = this.#key(id, ':lease');
+    if ((await this.#redis.set(key, WORKER_ID, 'PX', LEASE_MS, 'NX')) === 'OK') return true;
+    if ((await this.#redis.get(key)) !== WORKER_ID) return false;
+    await this.#redis.pexpire(key, LEASE_MS);
+    return true;
+  }
+
+  async #run(id: string): Promise<void> {
+    const { store, config } = this.#services;
+    if (!(await this.#holdLease(id))) return;
+    const h = await this.#redis.hgetall(this.#key(id));
+    const since = h.since ? Date.parse(h.since) : undefined;
+    const until = h.until ? Date.parse(h.until) : undefined;
+    const force = h.force === '1';
+    const bucket = h.bucket!;
+    const counts = { listed: Number(h.listed), enqueued: Number(h.enqueued), skipped: Number(h.skipped) };
+    let lastLease = Date.now();
+
+    for await (const object of store.list(bucket, h.prefix ?? '', h.marker || undefined)) {
+      if (this.#stopping) return;
+      if (Date.now() - lastLease > LEASE_MS / 3) {
+        if (!(await this.#holdLease(id))) return;
+        lastLease = Date.now();
+      }
+      if ((await this.#redis.hget(this.#key(id), 'state')) !== 'running') return;
+      counts.listed += 1;
+      const modified = object.lastModified?.getTime();
+      const inWindow = modified === undefined || ((since === undefined || modified >= since) && (until === undefined || modified < until));
+      let enqueued = false;
+      if (inWindow && isRecordingKey(object.key, config.recordingSuffixes)) enqueued = await this.#enqueue(id, bucket, object.key, force);
+      if (enqueued) counts.enqueued += 1;
+      else counts.skipped += 1;
+      await this.#redis.hset(this.#key(id), { marker: object.key, ...mapValues(counts), updated_at: new Date().toISOString() });
+    }
+    await this.#redis.hset(this.#key(id), { state: 'done', updated_at: new Date().toISOString() });
+    await this.#redis.del(this.#key(id, ':lease'));
+  }
+
+  /** Enqueues one recording unless it is committed by the current operator versions (and not forced). */
+  async #enqueue(id: string, bucket: string, key: string, force: boolean): Promise<boolean> {
+    const { store, config, queues, status } = this.#services;
+    const info = await store.head(bucket, key);
+    if (info === undefined) return false;
+    const recordingId = recordingIdFor({ bucket, key, size: info.size, etag: info.etag, sha256: info.sha256 });
+    const manifest = await readManifest(store, config.derivedBucket, recordingId);
+    if (manifest !== undefined && !force && sameOperators(manifest.operators)) return false;
+    // Backpressure: wait while the ingest queue is deeper than the limit.
+    while ((await queues.queue('ingest').getWaitingCount()) > config.backfillMaxWaiting) {
+      if (this.#stopping || (await this.#redis.hget(this.#key(id), 'state')) !== 'running') return false;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await status.set(recordingId, 'queued', { source: `s3://${bucket}/${key}`, reason: null });
+    await enqueueIngest(
+      queues,
+      { bucket, key, size: info.size, etag: info.etag, eventTime: (info.lastModified ?? new Date()).toISOString() },
+      'backfill',
+      { rerun: true, reprocess: manifest !== undefined },
+    );
+    await this.#redis.sadd(this.#key(id, ':recordings'), recordingId);
+    return true;
+  }
+}
+
+function mapValues(counts: Record<string, number>): Record<string, string> {
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, String(v)]));
+}

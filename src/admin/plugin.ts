@@ -1,0 +1,69 @@
+/**
+ * The admin role on the role's HTTP server: the JSON API under /v1 (admin token), the S3
+ * webhook (its own token), the OpenAPI document, the status page and bull-board's queue
+ * board. Registered as an encapsulated Fastify plugin so its auth hooks and error format
+ * apply to its routes only.
+ */
+import swagger from '@fastify/swagger';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import { DLQ_QUEUE, QUEUE_NAMES, type QueueName } from '../queue/jobs.ts';
+import { requireToken, sessionCookie } from './auth.ts';
+import { errorBody, installErrorHandling } from './http-errors.ts';
+import { backfillRoutes } from './routes/backfills.ts';
+import type { AdminContext } from './routes/context.ts';
+import { dlqRoutes } from './routes/dlq.ts';
+import { eventRoutes } from './routes/events.ts';
+import { queryRoutes } from './routes/query.ts';
+import { queueRoutes } from './routes/queues.ts';
+import { recordingRoutes } from './routes/recordings.ts';
+import { STATUS_PAGE } from './status-page.ts';
+import { tokenMatches } from './tokens.ts';
+
+export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Promise<void> {
+  installErrorHandling(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'mcapflow admin API', version: '1', description: 'Backfills, recordings, queues, dead letters, read-only SQL and the S3 event webhook.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE));
+
+  // Signing in on the status page trades the token for an HttpOnly cookie.
+  app.post<{ Body: { token: string } }>(
+    '/v1/session',
+    { schema: { summary: 'Sign the browser in (sets an HttpOnly session cookie)', tags: ['session'], body: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 512 } } }, security: [] } },
+    async (request, reply) => {
+      if (!tokenMatches(request.body.token, ctx.tokens.admin)) return reply.code(403).send(errorBody('FORBIDDEN', 'the admin token is not valid'));
+      return reply.header('set-cookie', sessionCookie(request.body.token)).send({ signedIn: true });
+    },
+  );
+
+  await app.register(async (webhook) => eventRoutes(webhook, ctx));
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', requireToken(ctx.tokens.admin, { allowCookie: true, realm: 'admin' }));
+    backfillRoutes(api, ctx);
+    recordingRoutes(api, ctx);
+    queueRoutes(api, ctx);
+    dlqRoutes(api, ctx);
+    queryRoutes(api, ctx);
+  });
+
+  await app.register(async (board) => {
+    board.addHook('onRequest', requireToken(ctx.tokens.admin, { allowCookie: true, realm: 'admin' }));
+    const serverAdapter = new FastifyAdapter();
+    serverAdapter.setBasePath('/queues');
+    createBullBoard({
+      queues: ([...QUEUE_NAMES, DLQ_QUEUE] as QueueName[]).map((name) => new BullMQAdapter(ctx.services.queues.queue(name), { readOnlyMode: name === DLQ_QUEUE })),
+      serverAdapter,
+    });
+    await board.register(serverAdapter.registerPlugin(), { prefix: '/queues' });
+  });
+}

@@ -1,0 +1,23 @@
+// Extends FastifySchema with summary, description and tags for the OpenAPI document.
+import type {} from '@fastify/swagger';
+import type { Logger } from '../../log.ts';
+import type { Services } from '../../runtime/services.ts';
+import type { Backfills } from '../backfills.ts';
+import type { Tokens } from '../tokens.ts';
+
+/** What the admin routes work with. */
+export interface AdminContext {
+  services: Services;
+  backfills: Backfills;
+  tokens: Tokens;
+  log: Logger;
+}
+
+/** JSON schema of the error body every route may answer with. */
+export const ERROR_SCHEMA = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  required: ['error'],
+} as const;
+
+export const errorResponses = { 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA };
