@@ -215,9 +215,10 @@ export class Backfills {
       counts.listed += 1;
       const modified = object.lastModified?.getTime();
       const inWindow = modified === undefined || ((since === undefined || modified >= since) && (until === undefined || modified < until));
-      let enqueued = false;
-      if (inWindow && isRecordingKey(object.key, config.recordingSuffixes)) enqueued = await this.#enqueue(id, bucket, object.key, force);
-      if (enqueued) counts.enqueued += 1;
+      const outcome = inWindow && isRecordingKey(object.key, config.recordingSuffixes) ? await this.#enqueue(id, bucket, object.key, force) : 'skipped';
+      // Stopped while waiting out backpressure: leave the marker before this object.
+      if (outcome === 'stopped') return;
+      if (outcome === 'enqueued') counts.enqueued += 1;
       else counts.skipped += 1;
       await this.#redis.hset(this.#key(id), { marker: object.key, ...mapValues(counts), updated_at: new Date().toISOString() });
     }
@@ -226,17 +227,17 @@ export class Backfills {
   }
 
   /** Enqueues one recording unless it is committed by the current operator versions (and not forced). */
-  async #enqueue(id: string, bucket: string, key: string, force: boolean): Promise<boolean> {
+  async #enqueue(id: string, bucket: string, key: string, force: boolean): Promise<'enqueued' | 'skipped' | 'stopped'> {
     const { store, config, queues, status } = this.#services;
     const info = await store.head(bucket, key);
-    if (info === undefined) return false;
+    if (info === undefined) return 'skipped';
     const recordingId = recordingIdFor({ bucket, key, size: info.size, etag: info.etag, sha256: info.sha256 });
     const manifest = await readManifest(store, config.derivedBucket, recordingId);
-    if (manifest !== undefined && !force && sameOperators(manifest.operators)) return false;
+    if (manifest !== undefined && !force && sameOperators(manifest.operators)) return 'skipped';
     // Backpressure: wait while the ingest queue is deeper than the limit.
-    while ((await queues.queue('ingest').getWaitingCount()) > config.backfillMaxWaiting) {
-      if (this.#stopping || (await this.#redis.hget(this.#key(id), 'state')) !== 'running') return false;
-      await new Promise((r) => setTimeout(r, 500));
+    while ((await queues.queue('ingest').getWaitingCount()) >= config.backfillMaxWaiting) {
+      if (this.#stopping || (await this.#redis.hget(this.#key(id), 'state')) !== 'running') return 'stopped';
+      await new Promise((r) => setTimeout(r, 200));
     }
     await status.set(recordingId, 'queued', { source: `s3://${bucket}/${key}`, reason: null });
     await enqueueIngest(
@@ -246,7 +247,7 @@ export class Backfills {
       { rerun: true, reprocess: manifest !== undefined },
     );
     await this.#redis.sadd(this.#key(id, ':recordings'), recordingId);
-    return true;
+    return 'enqueued';
   }
 }
 

@@ -23,7 +23,7 @@ export interface BurstResult {
   eventsPerSecond: number;
 }
 
-async function tinyRecording(index: number): Promise<Uint8Array> {
+export async function tinyRecording(index: number): Promise<Uint8Array> {
   const writable = new MemoryWritable();
   const writer = new McapWriter({ writable });
   await writer.start({ profile: 'ros2', library: 'dedup-burst' });
