@@ -35,7 +35,8 @@ const RECORDINGS_DDL = `CREATE TABLE recordings (
 const TOPICS_DDL = `CREATE TABLE topics (
   recording_id VARCHAR, topic VARCHAR, channel_id INTEGER, schema VARCHAR, schema_encoding VARCHAR,
   message_encoding VARCHAR, message_count BIGINT, first_log_time BIGINT, last_log_time BIGINT,
-  table_name VARCHAR, decode_errors BIGINT, status VARCHAR, reason VARCHAR)`;
+  table_name VARCHAR, decode_errors BIGINT, out_of_order BIGINT, gaps BIGINT, median_period_ns BIGINT,
+  max_gap_ns BIGINT, status VARCHAR, reason VARCHAR)`;
 
 const EMPTY_MESSAGES_DDL = `CREATE TABLE messages (
   recording_id VARCHAR, topic VARCHAR, channel_id USMALLINT, log_time BIGINT, publish_time BIGINT,
@@ -131,7 +132,7 @@ export class QueryEngine {
         m.library,
       ]);
       for (const t of m.topics) {
-        await c.run('INSERT INTO topics VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', [
+        await c.run('INSERT INTO topics VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)', [
           m.recording_id,
           t.topic,
           t.channel_id,
@@ -143,6 +144,10 @@ export class QueryEngine {
           big(t.last_log_time),
           t.table,
           BigInt(t.decode_errors),
+          BigInt(t.out_of_order ?? 0),
+          BigInt(t.gaps ?? 0),
+          big(t.median_period_ns ?? null),
+          big(t.max_gap_ns ?? null),
           t.status,
           t.reason,
         ]);

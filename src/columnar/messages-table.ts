@@ -1,7 +1,7 @@
 /** The `messages` table: one row per message, no decoding, with where each message lives. */
 import * as arrow from 'apache-arrow';
 
-export const MESSAGES_TABLE = 'messages';
+export { MESSAGES_TABLE } from '../domain/table-names.ts';
 
 export const MESSAGES_FIELDS = [
   new arrow.Field('recording_id', new arrow.Utf8(), false),

@@ -6,7 +6,7 @@
 import { contentAddress } from '../domain/addresses.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { objectKey, s3Uri } from '../domain/layout.ts';
-import { buildPlan, type RecordingPlan, type RecordingSource } from '../domain/plan.ts';
+import { buildPlan, convertTables, type RecordingPlan, type RecordingSource } from '../domain/plan.ts';
 import { classifierFor } from '../decode/registry.ts';
 import { InvalidRecordingError } from '../errors.ts';
 import type { RecordingIndex } from '../mcap/recording-index.ts';
@@ -68,9 +68,9 @@ export async function startRecordingFlow(
     data: { recordingId, planKey, span, trace } satisfies SpanJobData,
     opts: { jobId: kind === 'index' ? ids.index(span) : ids.extract(span), failParentOnFailure: true, ...queues.jobOptions(kind) },
   });
-  // Jobs to count: index and extract per span, a convert per table plus `messages`, the
-  // commit, and the ingest or scan job running this very function.
-  await status.set(recordingId, 'processing', { source: s3Uri(source.bucket, source.key), reason: null, jobsTotal: plan.spans.length * 2 + plan.tables.length + 3 });
+  // Jobs to count: index and extract per span, a convert per table, the commit, and the
+  // ingest or scan job running this very function.
+  await status.set(recordingId, 'processing', { source: s3Uri(source.bucket, source.key), reason: null, jobsTotal: plan.spans.length * 2 + convertTables(plan).length + 2 });
   await queues.flowProducer().add({
     name: 'commit',
     queueName: 'commit',

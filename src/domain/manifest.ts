@@ -20,6 +20,12 @@ export interface ManifestTopic {
   last_log_time: string | null;
   table: string | null;
   decode_errors: number;
+  /** Messages logged earlier than the message before them on the topic (file order). */
+  out_of_order: number;
+  /** Intervals longer than 3× the topic's median period. */
+  gaps: number;
+  median_period_ns: string | null;
+  max_gap_ns: string | null;
   status: 'ok' | 'undecodable';
   reason: string | null;
 }
@@ -65,8 +71,9 @@ export interface ManifestInputs {
   convert: ConvertResult[];
 }
 
-function uniqueDamage(plan: RecordingPlan, index: IndexResult[]): string[] {
+function uniqueDamage(plan: RecordingPlan, index: IndexResult[], convert: ConvertResult[]): string[] {
   const bySpan: Damage[] = index.flatMap((r) => r.damaged);
+  const records = convert.flatMap((r) => (r.damaged ?? []).map((d) => `skipped the ${r.table === 'attachments' ? 'attachment' : 'metadata'} record at offset ${d.offset}: ${d.reason}`));
   const seen = new Set<number>();
   const fromSpans: string[] = [];
   for (const d of bySpan.sort((a, b) => a.offset - b.offset)) {
@@ -75,7 +82,7 @@ function uniqueDamage(plan: RecordingPlan, index: IndexResult[]): string[] {
     fromSpans.push(`skipped the chunk at offset ${d.offset}: ${d.reason}`);
   }
   const planned = plan.damage.filter((text) => ![...seen].some((offset) => text.includes(`offset ${offset}:`)));
-  return [...planned, ...fromSpans];
+  return [...planned, ...fromSpans, ...records];
 }
 
 function damageSummary(damage: string[]): string | null {
@@ -106,8 +113,10 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
   const decodeErrors = new Map<number, number>();
   for (const result of inputs.extract) for (const e of result.decodeErrors) decodeErrors.set(e.channelId, (decodeErrors.get(e.channelId) ?? 0) + e.count);
 
+  const timing = new Map(inputs.convert.flatMap((r) => r.timing ?? []).map((t) => [t.channelId, t]));
   const topics: ManifestTopic[] = plan.topics.map((t) => {
     const c = counts.get(t.channelId);
+    const time = timing.get(t.channelId);
     return {
       topic: t.topic,
       channel_id: t.channelId,
@@ -119,6 +128,10 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
       last_log_time: c ? c.last.toString() : null,
       table: t.table,
       decode_errors: decodeErrors.get(t.channelId) ?? 0,
+      out_of_order: time?.outOfOrder ?? 0,
+      gaps: time?.gaps ?? 0,
+      median_period_ns: time?.medianPeriodNs ?? null,
+      max_gap_ns: time?.maxGapNs ?? null,
       status: t.status,
       reason: t.reason,
     };
@@ -141,7 +154,7 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
     .flatMap((r) => r.blobs)
     .sort((a: StoredObject, b: StoredObject) => a.key.localeCompare(b.key))
     .map((b) => ({ key: b.key, uri: s3Uri(derivedBucket, b.key), bytes: b.bytes, sha256: b.sha256 }));
-  const damage = uniqueDamage(plan, inputs.index);
+  const damage = uniqueDamage(plan, inputs.index, inputs.convert);
 
   return {
     format: 'mcapflow.manifest/1',

@@ -2,9 +2,9 @@
  * The plan of one recording: what the dispatcher decided from the summary (or scan), stored
  * once as an immutable object so every job carries only its key and a span index.
  */
-import type { ChannelInfo, SchemaInfo } from '../mcap/recording-index.ts';
+import type { AttachmentRef, ChannelInfo, MetadataRef, SchemaInfo } from '../mcap/recording-index.ts';
 import { planSpans, type Span } from './spans.ts';
-import { tableNameForSchema } from './table-names.ts';
+import { ATTACHMENTS_TABLE, MESSAGES_TABLE, METADATA_TABLE, tableNameForSchema } from './table-names.ts';
 
 export interface RecordingSource {
   bucket: string;
@@ -42,6 +42,9 @@ export interface RecordingPlan {
   tables: string[];
   damage: string[];
   params: { spanMaxBytes: number; blobThresholdBytes: number };
+  /** Top-level attachment and metadata records, read by the `attachments` and `metadata` converts. */
+  attachments?: AttachmentRef[];
+  metadata?: MetadataRef[];
 }
 
 /** Whether a channel's messages can be decoded, and why not. */
@@ -51,7 +54,17 @@ export type ClassifyChannel = (schema: SchemaInfo | undefined, channel: ChannelI
 export interface PlanInputs {
   recordingId: string;
   source: RecordingSource;
-  index: { profile: string; library: string; planner: 'summary' | 'scan'; schemas: SchemaInfo[]; channels: ChannelInfo[]; segments: import('./spans.ts').Segment[]; damage: string[] };
+  index: {
+    profile: string;
+    library: string;
+    planner: 'summary' | 'scan';
+    schemas: SchemaInfo[];
+    channels: ChannelInfo[];
+    segments: import('./spans.ts').Segment[];
+    damage: string[];
+    attachments?: AttachmentRef[];
+    metadata?: MetadataRef[];
+  };
   spanMaxBytes: number;
   blobThresholdBytes: number;
   classify: ClassifyChannel;
@@ -99,5 +112,12 @@ export function buildPlan(inputs: PlanInputs): RecordingPlan {
     tables: [...tableFingerprints.keys()].sort(),
     damage: index.damage,
     params: { spanMaxBytes: inputs.spanMaxBytes, blobThresholdBytes: inputs.blobThresholdBytes },
+    ...(index.attachments?.length ? { attachments: index.attachments } : {}),
+    ...(index.metadata?.length ? { metadata: index.metadata } : {}),
   };
+}
+
+/** Every table the recording's converts produce: messages, the schema tables, and attachments/metadata when present. */
+export function convertTables(plan: RecordingPlan): string[] {
+  return [MESSAGES_TABLE, ...plan.tables, ...(plan.attachments?.length ? [ATTACHMENTS_TABLE] : []), ...(plan.metadata?.length ? [METADATA_TABLE] : [])];
 }

@@ -1,5 +1,9 @@
+export const MESSAGES_TABLE = 'messages';
+export const ATTACHMENTS_TABLE = 'attachments';
+export const METADATA_TABLE = 'metadata';
+
 /** Tables mcapflow itself defines; a schema table never takes one of these names. */
-export const CATALOG_TABLES = ['messages', 'topics', 'recordings', 'attachments', 'metadata'] as const;
+export const CATALOG_TABLES = [MESSAGES_TABLE, 'topics', 'recordings', ATTACHMENTS_TABLE, METADATA_TABLE] as const;
 
 /**
  * Table name of a message schema: every non-alphanumeric character becomes `_`

@@ -12,7 +12,10 @@ import { encodeParquet } from '../columnar/parquet.ts';
 import { tableFields } from '../decode/column-plan.ts';
 import { decoderFor } from '../decode/registry.ts';
 import { NotFoundError, StorageError } from '../errors.ts';
-import type { ConvertResult, PartRef, TableObject } from '../queue/jobs.ts';
+import { withHeaderStamp } from '../columnar/derived-columns.ts';
+import { topicTiming } from '../domain/topic-timing.ts';
+import type { ChannelTiming, ConvertResult, PartRef, TableObject } from '../queue/jobs.ts';
+import { attachmentsTable, ATTACHMENTS_TABLE, metadataTable, METADATA_TABLE } from './records-tables.ts';
 import { writeObject, type OperatorContext } from './context.ts';
 import { OPERATOR_VERSIONS } from './versions.ts';
 
@@ -66,9 +69,60 @@ function groupParts(parts: PartRef[], targetBytes: number): PartRef[][] {
   return groups;
 }
 
+/** Per-channel log times in file order, across every part of the messages table. */
+class ChannelTimes {
+  readonly #times = new Map<number, bigint[]>();
+
+  add(table: arrow.Table): void {
+    const channels = table.getChild('channel_id');
+    const times = table.getChild('log_time');
+    if (channels === null || times === null) return;
+    channels.data.forEach((channelData, b) => {
+      const ids = channelData.values as Uint16Array;
+      const logTimes = times.data[b]!.values as BigInt64Array;
+      for (let i = 0; i < channelData.length; i++) {
+        let list = this.#times.get(ids[i]!);
+        if (list === undefined) this.#times.set(ids[i]!, (list = []));
+        list.push(logTimes[i]!);
+      }
+    });
+  }
+
+  timing(): ChannelTiming[] {
+    return [...this.#times]
+      .sort(([a], [b]) => a - b)
+      .map(([channelId, list]) => ({ channelId, ...topicTiming(BigInt64Array.from(list)) }));
+  }
+}
+
+async function writeTable(ctx: OperatorContext, plan: RecordingPlan, table: string, file: number, params: Record<string, unknown>, data: arrow.Table): Promise<TableObject> {
+  const { parquetRowGroupRows } = ctx.settings;
+  const address = contentAddress({
+    recordingId: plan.recordingId,
+    operator: OPERATOR_VERSIONS.convert,
+    slice: { table, file },
+    params: { ...params, rowGroupRows: parquetRowGroupRows, compression: 'zstd' },
+  });
+  const stored = await writeObject(ctx, objectKey('tables', address, 'parquet'), encodeParquet(data, { rowGroupRows: parquetRowGroupRows }), {
+    contentType: 'application/vnd.apache.parquet',
+  });
+  const range = logTimeRange(data);
+  return { ...stored, rows: data.numRows, minLogTime: range?.min.toString() ?? null, maxLogTime: range?.max.toString() ?? null };
+}
+
+/** `attachments` and `metadata`: read from the recording's own records, one file each. */
+async function convertRecordsTable(ctx: OperatorContext, plan: RecordingPlan, table: string): Promise<ConvertResult> {
+  const built = table === ATTACHMENTS_TABLE ? await attachmentsTable(ctx, plan) : await metadataTable(ctx, plan);
+  const refs = table === ATTACHMENTS_TABLE ? plan.attachments : plan.metadata;
+  const object = await writeTable(ctx, plan, table, 0, { records: (refs ?? []).map((r) => r.offset) }, built.table);
+  return { kind: 'convert', table, objects: [object], damaged: built.damaged };
+}
+
 export async function runConvert(ctx: OperatorContext, plan: RecordingPlan, table: string, parts: PartRef[]): Promise<ConvertResult> {
-  const { derivedBucket, parquetTargetBytes, parquetRowGroupRows, blobThresholdBytes } = ctx.settings;
+  if (table === ATTACHMENTS_TABLE || table === METADATA_TABLE) return convertRecordsTable(ctx, plan, table);
+  const { derivedBucket, parquetTargetBytes, blobThresholdBytes } = ctx.settings;
   const fields = fieldsOf(plan, table, blobThresholdBytes);
+  const times = table === MESSAGES_TABLE ? new ChannelTimes() : undefined;
   const groups = parts.length > 0 ? groupParts(parts, parquetTargetBytes) : [[]];
   const objects: TableObject[] = [];
   for (const [file, group] of groups.entries()) {
@@ -79,17 +133,9 @@ export async function runConvert(ctx: OperatorContext, plan: RecordingPlan, tabl
       tables.push(tableFromIpc(bytes));
     }
     const merged = tables.length > 0 ? new arrow.Table(tables.flatMap((t) => t.batches)) : emptyTable(fields);
-    const address = contentAddress({
-      recordingId: plan.recordingId,
-      operator: OPERATOR_VERSIONS.convert,
-      slice: { table, file },
-      params: { parts: group.map((p) => p.key), rowGroupRows: parquetRowGroupRows, compression: 'zstd' },
-    });
-    const stored = await writeObject(ctx, objectKey('tables', address, 'parquet'), encodeParquet(merged, { rowGroupRows: parquetRowGroupRows }), {
-      contentType: 'application/vnd.apache.parquet',
-    });
-    const range = logTimeRange(merged);
-    objects.push({ ...stored, rows: merged.numRows, minLogTime: range?.min.toString() ?? null, maxLogTime: range?.max.toString() ?? null });
+    times?.add(merged);
+    const data = table === MESSAGES_TABLE ? merged : withHeaderStamp(merged);
+    objects.push(await writeTable(ctx, plan, table, file, { parts: group.map((p) => p.key) }, data));
   }
-  return { kind: 'convert', table, objects };
+  return { kind: 'convert', table, objects, ...(times ? { timing: times.timing() } : {}) };
 }

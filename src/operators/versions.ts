@@ -7,6 +7,6 @@ export const OPERATOR_VERSIONS = {
   plan: 'plan@1',
   index: 'index@1',
   extract: 'extract@2',
-  convert: 'convert@1',
+  convert: 'convert@2',
   commit: 'commit@1',
 } as const;

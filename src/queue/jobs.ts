@@ -3,6 +3,7 @@
  * bytes: the plan object in the store carries the rest.
  */
 import type { RecordingSource } from '../domain/plan.ts';
+import type { TopicTiming } from '../domain/topic-timing.ts';
 
 /** Queues that carry pipeline work, one per job kind. */
 export const QUEUE_NAMES = ['ingest', 'scan', 'index', 'extract', 'convert', 'commit'] as const;
@@ -130,6 +131,14 @@ export interface ConvertResult {
   kind: 'convert';
   table: string;
   objects: TableObject[];
+  /** `messages` only: per-channel timing quality (out-of-order messages, gaps). */
+  timing?: ChannelTiming[];
+  /** `attachments`/`metadata` only: records that could not be read. */
+  damaged?: Damage[];
+}
+
+export interface ChannelTiming extends TopicTiming {
+  channelId: number;
 }
 
 export type CommitOutcome = { status: 'committed'; manifestKey: string } | { status: 'quarantined'; reason: string };

@@ -6,8 +6,7 @@
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { buildManifest } from '../domain/manifest.ts';
 import { manifestKey, s3Uri } from '../domain/layout.ts';
-import type { RecordingPlan } from '../domain/plan.ts';
-import { MESSAGES_TABLE } from '../columnar/messages-table.ts';
+import { convertTables, type RecordingPlan } from '../domain/plan.ts';
 import { InvalidRecordingError, ManifestConflictError } from '../errors.ts';
 import { writeManifest } from '../operators/commit-op.ts';
 import { OPERATOR_VERSIONS } from '../operators/versions.ts';
@@ -47,7 +46,7 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
       if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
       throw new Error(`results of span(s) ${spansMissing.map((s) => s.index).join(', ')} are missing and none is pending; re-ingest the recording`);
     }
-    const tables = [MESSAGES_TABLE, ...plan.tables];
+    const tables = convertTables(plan);
     const missing = tables.filter((table) => !convert.some((c) => c.table === table));
     if (missing.length === 0) {
       return finalizeCommit(services, plan, planKey, { index, extract, convert }, job.data.replace === true, job.data.eventTime);

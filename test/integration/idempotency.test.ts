@@ -66,6 +66,6 @@ describe('idempotent processing', () => {
       for (const o of objects) expect(o.sha256).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(manifest.blobs.length).toBeGreaterThan(1);
-    expect(manifest.operators).toMatchObject({ index: 'index@1', extract: 'extract@2', convert: 'convert@1' });
+    expect(manifest.operators).toMatchObject({ index: 'index@1', extract: 'extract@2', convert: 'convert@2' });
   });
 });
