@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, isMcapflowError } from '../errors.ts';
 import { registerAdminCommands } from './commands/admin.ts';
+import { registerCat } from './commands/cat.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerUpload } from './commands/upload.ts';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerUpload(program);
   registerInspect(program);
+  registerCat(program);
   registerAdminCommands(program);
   registerConfig(program);
   return program;

@@ -27,7 +27,7 @@ const READ_PURPOSES: readonly ReadPurpose[] = ['plan', 'scan', 'span', 'derived'
 export const SOURCE_READ_PURPOSES = ['plan', 'scan', 'span'] as const;
 export type SourceReadPurpose = (typeof SOURCE_READ_PURPOSES)[number];
 export const MESSAGE_OPERATORS = ['index', 'extract', 'convert'] as const;
-const S3_OPS = ['head', 'get', 'put', 'delete', 'list'] as const;
+const S3_OPS = ['head', 'get', 'put', 'delete', 'list', 'create-multipart', 'upload-part', 'complete-multipart', 'abort-multipart'] as const;
 export const S3_STATUSES = ['ok', 'not_found', 'error'] as const;
 export type S3Status = (typeof S3_STATUSES)[number];
 export const CACHES = ['plan', 'object'] as const;
@@ -93,7 +93,7 @@ export const messagesTotal = new Counter({
 
 export const s3Requests = new Counter({
   name: 'mcapflow_s3_requests_total',
-  help: 'Object-storage requests, after the SDK\'s own retries, by operation (head, get, put, delete, list) and status (ok, not_found, error).',
+  help: 'Object-storage requests, after the SDK\'s own retries, by operation (head, get, put, delete, list, and the multipart upload steps) and status (ok, not_found, error).',
   labelNames: ['op', 'status'] as const,
   registers,
 });

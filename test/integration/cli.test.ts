@@ -75,6 +75,21 @@ describe('mcapflow CLI', () => {
     expect(result.stderr).toMatch(/no_such_table/);
   });
 
+  it('cat fetches one message by range and prints it decoded', async () => {
+    const id = JSON.parse((await run(['query', "SELECT recording_id FROM topics WHERE topic = '/topic'", '--json'])).stdout).rows[0][0] as string;
+    // The talker's third /topic message is logged at 1585866236112411371 + … ; ask just after it.
+    const times = JSON.parse((await run(['query', `SELECT log_time FROM messages WHERE recording_id = '${id}' AND topic = '/topic' ORDER BY log_time`, '--json'])).stdout).rows.map((r: string[]) => r[0]);
+    const out = await run(['cat', id, '/topic', '--at', String(BigInt(times[2]) + 1n)]);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toMatchObject({ recording_id: id, topic: '/topic', log_time: times[2], message: { data: 'Hello, world! 2' } });
+    const iso = new Date(Number(BigInt(times[0]) / 1_000_000n) + 1).toISOString();
+    expect(JSON.parse((await run(['cat', id, '/topic', '--at', iso])).stdout).message.data).toBe('Hello, world! 0');
+    const before = await run(['cat', id, '/topic', '--at', '1']);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/no message on \/topic at or before 1 .*\[NOT_FOUND\]/);
+    expect((await run(['cat', id, '/topic', '--at', 'yesterday'])).code).toBe(2);
+  });
+
   it('refuses a missing file before uploading anything (exit 2)', async () => {
     const result = await run(['process', join(home, 'missing.mcap'), '--json']);
     expect(result.code).toBe(2);
@@ -87,7 +102,7 @@ describe('mcapflow CLI', () => {
     expect(result.stderr).toMatch(/MCAPFLOW_SPAN_MAX_BYTES="lots"/);
   });
 
-  it.each([['demo'], ['process'], ['query'], ['serve'], ['config']])('%s --help explains the command', async (command) => {
+  it.each([['demo'], ['process'], ['query'], ['serve'], ['config'], ['upload'], ['inspect'], ['cat'], ['backfill'], ['status'], ['recordings'], ['dlq']])('%s --help explains the command', async (command) => {
     const result = await run([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`Usage: mcapflow ${command}`));

@@ -18,7 +18,8 @@ export function registerProcess(program: Command): void {
     .addHelpText('after', '\nExit status: 0 when every file ended committed or quarantined, 1 when the system failed to process one, 2 for bad arguments.')
     .action(async (files: string[], options: { json?: boolean; timeout: string }) => {
       const config = loadConfig();
-      const log = createLogger(config.logLevel);
+      // Per-job progress lines are for services; a command shows warnings unless asked for more.
+      const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
       await checkFiles(files);
       const summaries = await withLocalPipeline(config, log, async ({ services }) => {
         const submitted = [];
