@@ -12,19 +12,26 @@ import { InvalidRecordingError, isMcapflowError } from '../errors.ts';
 import { RangedReadable } from '../mcap/ranged-readable.ts';
 import { HEAD_PROBE_BYTES, readIndexFromSummary, validateHead } from '../mcap/recording-index.ts';
 import { readManifest, readQuarantine, writeQuarantine } from '../operators/commit-op.ts';
-import type { IngestJobData, ScanJobData } from '../queue/jobs.ts';
+import type { IngestJobData, ReadAccounting, ScanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { jobIds, startRecordingFlow } from './start-flow.ts';
 import { annotateJobRecording } from '../observability/jobs.ts';
 import { countBytesNeeded, countRecording } from '../observability/metrics.ts';
 import { setSpanAttributes, traceCarrier } from '../observability/tracing.ts';
 
-/** The footer and a typical summary arrive in this one tail read. */
-const TAIL_PREFETCH_BYTES = 1024 * 1024;
+/**
+ * The footer and a typical summary arrive in one tail read of this size: 1/2000 of the file,
+ * between 64 KiB and 1 MiB (a summary is about 100 bytes per chunk plus the schemas).
+ */
+const HEAD_PREFETCH_BYTES = 4096;
+
+export function tailPrefetchBytes(size: number): number {
+  return Math.min(size, Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(size / 2000))));
+}
 
 export type IngestOutcome =
   | { outcome: 'missing' }
-  | { outcome: 'already-committed' | 'already-quarantined' | 'planned' | 'scan' | 'quarantined'; recordingId: string; reason?: string };
+  | { outcome: 'already-committed' | 'already-quarantined' | 'planned' | 'scan' | 'quarantined'; recordingId: string; reason?: string; read?: ReadAccounting };
 
 export async function quarantine(services: Services, recordingId: string, source: RecordingSource, error: InvalidRecordingError): Promise<void> {
   await writeQuarantine(services.store, services.config.derivedBucket, { recording_id: recordingId, source, code: error.code, reason: error.message });
@@ -68,8 +75,7 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
   await status.set(recordingId, 'planning', { source: s3Uri(bucket, key), reason: null });
 
   return orQuarantine(services, recordingId, source, async (): Promise<IngestOutcome> => {
-    const head = info.size === 0 ? new Uint8Array(0) : await store.getRange(bucket, key, 0, Math.min(info.size, HEAD_PROBE_BYTES), 'plan');
-    validateHead(head, info.size);
+    if (info.size === 0) validateHead(new Uint8Array(0), 0);
     const readable = new RangedReadable({
       store,
       bucket,
@@ -79,17 +85,21 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
       minFetchBytes: config.readBlockBytes,
       maxReadBytes: config.maxRecordBytes,
     });
-    await readable.prefetchTail(TAIL_PREFETCH_BYTES);
+    // Two GETs cover a typical file: the head (magic and header record) and the tail.
+    await readable.prefetchHead(HEAD_PREFETCH_BYTES);
+    validateHead(await readable.read(0n, BigInt(Math.min(info.size, HEAD_PROBE_BYTES))), info.size);
+    await readable.prefetchTail(tailPrefetchBytes(info.size));
     const summary = await readIndexFromSummary(readable);
-    countBytesNeeded('plan', head.length + readable.bytesRequested);
-    setSpanAttributes({ 'mcapflow.source.size': info.size, 'mcapflow.bytes.fetched': head.length + readable.bytesFetched, 'mcapflow.bytes.needed': head.length + readable.bytesRequested, 'mcapflow.read_requests': readable.requests + (head.length > 0 ? 1 : 0) });
-    await job.log(`planning read ${readable.bytesFetched} bytes in ${readable.requests} requests for a ${info.size}-byte object`);
+    const read: ReadAccounting = { fetched: readable.bytesFetched, needed: readable.bytesRequested };
+    countBytesNeeded('plan', read.needed);
+    setSpanAttributes({ 'mcapflow.source.size': info.size, 'mcapflow.bytes.fetched': read.fetched, 'mcapflow.bytes.needed': read.needed, 'mcapflow.read_requests': readable.requests });
+    await job.log(`planning read ${read.fetched} bytes in ${readable.requests} requests for a ${info.size}-byte object`);
     if ('unusable' in summary) {
       const data: ScanJobData = { recordingId, source, eventTime, reprocess: job.data.reprocess, trace: traceCarrier() };
       await queues.queue('scan').add('scan', data, { jobId: jobIds(recordingId).scan });
-      return { outcome: 'scan', recordingId, reason: summary.unusable };
+      return { outcome: 'scan', recordingId, reason: summary.unusable, read };
     }
     await startRecordingFlow(services, recordingId, source, summary.index, eventTime, { replace: job.data.reprocess === true });
-    return { outcome: 'planned', recordingId };
+    return { outcome: 'planned', recordingId, read };
   });
 }

@@ -4,14 +4,14 @@
  */
 import type { Job } from 'bullmq';
 import { scanRecording } from '../mcap/scan.ts';
-import type { ScanJobData } from '../queue/jobs.ts';
+import type { ReadAccounting, ScanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { orQuarantine } from './ingest.ts';
 import { startRecordingFlow } from './start-flow.ts';
 import { countBytesNeeded } from '../observability/metrics.ts';
 import { setSpanAttributes } from '../observability/tracing.ts';
 
-export type ScanOutcome = { outcome: 'planned'; recordingId: string; damage: string[] } | { outcome: 'quarantined'; recordingId: string; reason: string };
+export type ScanOutcome = { outcome: 'planned'; recordingId: string; damage: string[]; read: ReadAccounting } | { outcome: 'quarantined'; recordingId: string; reason: string };
 
 export async function processScan(services: Services, job: Job<ScanJobData>): Promise<ScanOutcome> {
   const { recordingId, source, eventTime, reprocess } = job.data;
@@ -22,6 +22,7 @@ export async function processScan(services: Services, job: Job<ScanJobData>): Pr
     countBytesNeeded('scan', source.size);
     setSpanAttributes({ 'mcapflow.source.size': source.size, 'mcapflow.bytes.fetched': source.size, 'mcapflow.damaged': index.damage.length });
     await startRecordingFlow(services, recordingId, source, index, eventTime, { replace: reprocess === true });
-    return { outcome: 'planned' as const, recordingId, damage: index.damage };
+    // A scan needs every byte it reads.
+    return { outcome: 'planned' as const, recordingId, damage: index.damage, read: { fetched: source.size, needed: source.size } };
   });
 }

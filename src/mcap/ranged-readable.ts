@@ -47,6 +47,11 @@ export class RangedReadable implements IReadable {
     await this.#fetch(start, this.#options.size);
   }
 
+  /** Fetches `[0, length)` in one request: magic and header, without a read-ahead block. */
+  async prefetchHead(length: number): Promise<void> {
+    await this.#fetch(0, Math.min(length, this.#options.size));
+  }
+
   async read(offset: bigint, size: bigint): Promise<Uint8Array> {
     const start = Number(offset);
     const length = Number(size);

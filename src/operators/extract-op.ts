@@ -49,7 +49,7 @@ interface TopicTarget {
 }
 
 export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, spanIndex: number): Promise<ExtractResult> {
-  const { span, bytes } = await fetchSpan(ctx, plan, spanIndex);
+  const { span, bytes, read } = await fetchSpan(ctx, plan, spanIndex);
   await loadDecompressors();
   const { blobThresholdBytes, derivedBucket, maxRecordBytes } = ctx.settings;
   const addressOf = (slice: Record<string, unknown>): string =>
@@ -100,6 +100,7 @@ export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, span
   return {
     kind: 'extract',
     span: spanIndex,
+    read,
     parts,
     blobs: storedBlobs,
     decodeErrors: [...errors.values()].sort((a, b) => a.channelId - b.channelId),

@@ -14,7 +14,7 @@ import { fetchSpan } from './span-bytes.ts';
 import { OPERATOR_VERSIONS } from './versions.ts';
 
 export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIndex: number): Promise<IndexResult> {
-  const { span, bytes } = await fetchSpan(ctx, plan, spanIndex);
+  const { span, bytes, read } = await fetchSpan(ctx, plan, spanIndex);
   await loadDecompressors();
 
   const topicOf = new Map(plan.channels.map((c) => [c.id, c.topic]));
@@ -91,6 +91,7 @@ export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIn
   return {
     kind: 'index',
     span: spanIndex,
+    read,
     messages: rows,
     part,
     channels: [...stats.values()].sort((a, b) => a.channelId - b.channelId),

@@ -104,9 +104,16 @@ export interface Damage {
   reason: string;
 }
 
+/** Bytes a job fetched from storage and the bytes it actually needed (their ratio: read amplification). */
+export interface ReadAccounting {
+  fetched: number;
+  needed: number;
+}
+
 export interface IndexResult {
   kind: 'index';
   span: number;
+  read?: ReadAccounting;
   messages: number;
   part: PartRef | null;
   channels: ChannelStats[];
@@ -122,6 +129,7 @@ export interface DecodeErrors {
 export interface ExtractResult {
   kind: 'extract';
   span: number;
+  read?: ReadAccounting;
   parts: PartRef[];
   blobs: StoredObject[];
   decodeErrors: DecodeErrors[];

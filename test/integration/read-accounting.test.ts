@@ -1,0 +1,56 @@
+/**
+ * Every job reports the bytes it fetched and the bytes it needed: planning reads the head
+ * and one tail range only; a span job fetches its chunks in one GET, the message indexes
+ * between them being the only excess.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateRobotRun } from '../../src/synth/robot-run.ts';
+import type { IndexResult } from '../../src/queue/jobs.ts';
+import { startHarness, type Harness } from '../helpers/pipeline-harness.ts';
+
+let harness: Harness;
+let dir: string;
+let size: number;
+let recordingId: string;
+
+beforeAll(async () => {
+  harness = await startHarness('reads', { MCAPFLOW_SPAN_MAX_BYTES: String(4 * 1024 * 1024) });
+  dir = mkdtempSync(join(tmpdir(), 'mcapflow-reads-'));
+  const run = await generateRobotRun({ path: join(dir, 'run.mcap'), sizeBytes: 24 * 1024 * 1024, seed: 9, chunkSizeBytes: 1024 * 1024 });
+  size = run.bytes;
+  recordingId = (await harness.process(run.path)).recording_id;
+}, 120_000);
+
+afterAll(async () => {
+  await harness?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('read accounting', () => {
+  it('plans from the head and one tail read: a tiny fraction of the file', async () => {
+    const ingest = (await harness.services.queues.queue('ingest').getJobs(['completed'])).find((j) => j.returnvalue?.recordingId === recordingId)!;
+    const read = ingest.returnvalue.read as { fetched: number; needed: number };
+    expect(read.needed).toBeLessThanOrEqual(read.fetched);
+    expect(read.fetched).toBeLessThanOrEqual(64 * 1024 + 4096);
+    expect(read.fetched / size).toBeLessThan(0.003);
+  });
+
+  it('reports per span what was fetched and what was needed', async () => {
+    const jobs = (await harness.services.queues.queue('index').getJobs(['completed'])).filter((j) => j.data.recordingId === recordingId);
+    expect(jobs.length).toBeGreaterThan(3);
+    let fetched = 0;
+    let needed = 0;
+    for (const job of jobs) {
+      const result = job.returnvalue as IndexResult;
+      expect(result.read!.needed).toBeLessThanOrEqual(result.read!.fetched);
+      fetched += result.read!.fetched;
+      needed += result.read!.needed;
+    }
+    // All spans together fetch the data section once; the excess is message indexes only.
+    expect(fetched).toBeLessThan(size);
+    expect(fetched / needed).toBeLessThan(1.01);
+  });
+});
