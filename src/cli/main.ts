@@ -10,6 +10,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerProcess } from './commands/process.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerSimilar } from './commands/similar.ts';
 
 const USAGE_ERRORS = new Set(['BAD_ARGUMENT', 'CONFIG_INVALID']);
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerUpload(program);
   registerInspect(program);
   registerCat(program);
+  registerSimilar(program);
   registerAdminCommands(program);
   registerConfig(program);
   return program;

@@ -102,7 +102,7 @@ describe('mcapflow CLI', () => {
     expect(result.stderr).toMatch(/MCAPFLOW_SPAN_MAX_BYTES="lots"/);
   });
 
-  it.each([['demo'], ['process'], ['query'], ['serve'], ['config'], ['upload'], ['inspect'], ['cat'], ['backfill'], ['status'], ['recordings'], ['dlq']])('%s --help explains the command', async (command) => {
+  it.each([['demo'], ['process'], ['query'], ['serve'], ['config'], ['upload'], ['inspect'], ['cat'], ['similar'], ['backfill'], ['status'], ['recordings'], ['dlq']])('%s --help explains the command', async (command) => {
     const result = await run([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`Usage: mcapflow ${command}`));
@@ -147,5 +147,12 @@ describe('mcapflow CLI', () => {
     expect(result.stdout).toMatch(/\/imu\s+\d+\s+200\s/);
     expect(result.stdout).toMatch(/9\.8\d/);
     expect(result.stdout).toMatch(/manifest\s+s3:\/\/derived\/manifests\/[0-9a-f]{32}\.json/);
+    expect(result.stdout).toMatch(/Similarity search .* hardest turn at t\+\d+s:\n.*\n.*\n\s+t\+\d+s\s+[0-9a-f]{32}\s+\d/);
+    const id = /manifests\/([0-9a-f]{32})\.json/.exec(result.stdout)![1]!;
+    const similar = await run(['similar', id, '--at', '2026-01-15T09:00:01Z', '--k', '2', '--json']);
+    expect(similar.code).toBe(0);
+    const answer = JSON.parse(similar.stdout);
+    expect(answer.query).toEqual({ recording_id: id, window_start: '1768467601000000000' });
+    expect(answer.neighbours).toHaveLength(2);
   }, 120_000);
 });
