@@ -18,7 +18,7 @@ import { submitFile, waitForFinal } from '../src/cli/submit.ts';
 import { FINAL_STATES } from '../src/status/recording-status.ts';
 import { generateRobotRun } from '../src/synth/robot-run.ts';
 import { compareRuns, snapshotRun, type RunSnapshot } from '../test/helpers/compare-runs.ts';
-import { startHarness, TEST_REDIS_URL, type Harness } from '../test/helpers/pipeline-harness.ts';
+import { startHarness, workerProcessEnv, type Harness } from '../test/helpers/pipeline-harness.ts';
 
 const RECORDINGS = Number(process.env.CHAOS_RECORDINGS ?? 20);
 const WORKERS = 3;
@@ -78,19 +78,7 @@ async function chaosRun(paths: string[], dir: string): Promise<ChaosOutcome> {
   // This process hosts the embedded S3 server (its upload events) and the dispatcher; all
   // index/extract/convert/commit work happens in the worker processes that get killed.
   const harness = await startHarness('chaos', SETTINGS, { roles: { dispatcher: true, worker: false } });
-  const env = {
-    ...process.env,
-    ...SETTINGS,
-    MCAPFLOW_HOME: harness.home,
-    MCAPFLOW_PREFIX: harness.config.prefix,
-    REDIS_URL: TEST_REDIS_URL,
-    S3_ENDPOINT: harness.env.endpoints.s3Endpoint!,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    MCAPFLOW_SPAWN_REDIS: 'false',
-    MCAPFLOW_HTTP_PORT: '0',
-    MCAPFLOW_LOG_LEVEL: 'warn',
-  };
+  const env = workerProcessEnv(harness, SETTINGS);
   let started = 0;
   const spawnWorker = (): ChildProcess => {
     const child = spawn(process.execPath, [BIN, 'serve', '--role', 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -94,3 +94,23 @@ export async function listBucket(services: Services, bucket: string): Promise<Ma
   for await (const o of services.store.list(bucket, '')) out.set(o.key, `${o.size}:${o.etag}`);
   return out;
 }
+
+/**
+ * Environment for a separate `mcapflow serve --role worker` process that joins a harness: its
+ * Redis prefix, its embedded S3 server (with that server's credentials), no HTTP port clash.
+ */
+export function workerProcessEnv(harness: Harness, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    MCAPFLOW_HOME: harness.home,
+    MCAPFLOW_PREFIX: harness.config.prefix,
+    REDIS_URL: harness.config.redisUrl,
+    S3_ENDPOINT: harness.env.endpoints.s3Endpoint!,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    MCAPFLOW_SPAWN_REDIS: 'false',
+    MCAPFLOW_HTTP_PORT: '0',
+    MCAPFLOW_LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+}

@@ -15,7 +15,7 @@ import { prepareEnvironment } from '../../src/runtime/environment.ts';
 import { startPipeline } from '../../src/runtime/pipeline.ts';
 import { submitFile, waitForFinal } from '../../src/cli/submit.ts';
 import { generateRobotRun } from '../../src/synth/robot-run.ts';
-import { deleteRedisPrefix, startHarness, TEST_REDIS_URL, uniquePrefix } from '../helpers/pipeline-harness.ts';
+import { deleteRedisPrefix, startHarness, uniquePrefix, workerProcessEnv } from '../helpers/pipeline-harness.ts';
 import { startOwnRedis } from '../helpers/own-redis.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/mcapflow.js');
@@ -131,19 +131,7 @@ describe('worker shutdown and crashes', () => {
   it('picks up the jobs of a worker killed with SIGKILL once their lock lapses', async () => {
     const overrides = { MCAPFLOW_LOCK_DURATION_MS: '3000', MCAPFLOW_STALLED_INTERVAL_MS: '1000' };
     const harness = await startHarness('sigkill', overrides, { roles: { dispatcher: true, worker: false } });
-    const env = {
-      ...process.env,
-      MCAPFLOW_HOME: harness.home,
-      MCAPFLOW_PREFIX: harness.config.prefix,
-      REDIS_URL: TEST_REDIS_URL,
-      S3_ENDPOINT: harness.env.endpoints.s3Endpoint!,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      MCAPFLOW_SPAWN_REDIS: 'false',
-      MCAPFLOW_HTTP_PORT: '0',
-      MCAPFLOW_LOG_LEVEL: 'warn',
-      ...overrides,
-    };
+    const env = workerProcessEnv(harness, overrides);
     const victim = spawn(process.execPath, [BIN, 'serve', '--role', 'worker'], { env, stdio: 'ignore' });
     let rescuer: ReturnType<typeof spawn> | undefined;
     try {
