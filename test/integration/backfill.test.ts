@@ -51,6 +51,8 @@ describe('backfills', () => {
 
     const again = await finished((await admin.call('POST', '/v1/backfills', { body: { bucket: 'raw', prefix: 'bf/' } })).body.id);
     expect(again).toMatchObject({ state: 'done', listed: 201, enqueued: 0, skipped: 201, committed: 0 });
+    const listed = (await admin.call('GET', '/v1/backfills')).body.items.map((b: { id: string }) => b.id);
+    expect(listed.slice(0, 2)).toEqual([again.id, first.id]);
   }, 180_000);
 
   it('re-processes committed recordings with force', async () => {

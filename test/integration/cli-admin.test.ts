@@ -73,6 +73,8 @@ describe('CLI commands', () => {
     const one = JSON.parse((await serve.cli(['status', committed[0].recordingId, '--json'])).stdout);
     expect(one).toMatchObject({ recording_id: committed[0].recordingId, status: 'committed' });
     expect(JSON.parse((await serve.cli(['dlq', 'list', '--json'])).stdout)).toEqual({ count: 0, items: [] });
+    expect((await serve.cli(['dlq', 'retry', '--all', '--json'])).stdout).toBe('{"results":[]}\n');
+    expect((await serve.cli(['dlq', 'purge', '--all'])).stdout).toBe('discarded 0 entries\n');
     const bad = await serve.cli(['dlq', 'retry']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/give an entry id or --all/);
