@@ -37,7 +37,8 @@ class BlobPacks implements BlobSink {
       this.packs.push(pack);
     }
     const offset = pack.bytes;
-    pack.pieces.push(bytes.slice());
+    // Borrowed from the chunk buffer, which lives until the span is done: copied once, at write.
+    pack.pieces.push(bytes);
     pack.bytes += bytes.length;
     return { uri: s3Uri(this.#bucket, pack.key), offset, length: bytes.length, sha256: sha256Hex(bytes) };
   }

@@ -46,7 +46,8 @@ export class Queues {
     return {
       attempts: this.settings.jobAttemptsByKind?.[kind] ?? this.settings.jobAttempts,
       backoff: { type: 'exponential', delay: this.settings.backoffMs, jitter: 0.5 },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      // Count-bounded only: an age bound costs extra Redis commands on every completion.
+      removeOnComplete: { count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     };
   }

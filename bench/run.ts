@@ -1,0 +1,276 @@
+/**
+ * `npm run bench`: mcapflow's benchmark. Every headline figure is a ratio of two things
+ * measured side by side in this run; absolute rates are printed too, labelled as this
+ * machine's. Prints one JSON object (stdout, first line) and a readable table (stdout, after
+ * it); progress goes to stderr.
+ *
+ *   npm run bench [-- --size BYTES --planning-size BYTES --rounds N --skip PHASE,… --profile DIR --json-out FILE]
+ *
+ * --profile DIR runs the floor, the operators and every worker process under `node --cpu-prof`
+ * and prints a summary of each (worker profiles cut to the measured window); profiling slows
+ * everything down, so use it to see where time goes, not for the figures.
+ *
+ * Phases (see docs/benchmarks.md for what each compares and why):
+ *   decode    bench/decode.ts in its own process: columnar CDR decoder vs MessageReader.
+ *   queue     bench/queue-overhead.ts: mcapflow's flow machinery vs raw BullMQ, no-op jobs.
+ *   planning  bench/planning.ts: bytes a real ingest job reads to plan a 2 GiB recording.
+ *   pipeline  bench/floor.ts (fresh process per round) vs bench/pipeline.ts with 1 and with 2
+ *             worker processes, on the same synthetic recording; rounds interleave them.
+ *
+ * Inputs are synthetic robot runs (src/synth/robot-run.ts) cached under $TMPDIR by size and
+ * seed (bench/inputs.ts); the first run generates them (the 2 GiB one takes about a minute).
+ * Every run uses its own Redis key prefix (mfbench-…) and temp directories, deleted at the end.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatSummary, summarizeProfiles } from './cpuprofile-summary.ts';
+import { robotRun, type BenchInput } from './inputs.ts';
+import { runPipeline, type PipelineRunResult } from './pipeline.ts';
+import { measurePlanning, type PlanningResult } from './planning.ts';
+import { measureQueueOverhead, type QueueOverheadResult } from './queue-overhead.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const MiB = 1024 * 1024;
+const PHASES = ['decode', 'queue', 'planning', 'pipeline'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    size: { type: 'string', default: String(256 * MiB) },
+    'planning-size': { type: 'string', default: String(2048 * MiB) },
+    seed: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '2' },
+    'decode-rounds': { type: 'string', default: '3' },
+    'queue-flows': { type: 'string', default: '400' },
+    'queue-concurrency': { type: 'string', default: '8' },
+    profile: { type: 'string' },
+    skip: { type: 'string', default: '' },
+    'json-out': { type: 'string' },
+  },
+});
+const skip = new Set(args.skip.split(',').filter(Boolean));
+for (const s of skip) if (!(PHASES as readonly string[]).includes(s)) throw new Error(`--skip: unknown phase ${s} (phases: ${PHASES.join(', ')})`);
+const runs = (phase: Phase) => !skip.has(phase);
+
+const startedAt = performance.now();
+const elapsed = () => `${((performance.now() - startedAt) / 1000).toFixed(0)}s`;
+const log = (line: string) => process.stderr.write(`[bench ${elapsed()}] ${line}\n`);
+
+/** Runs a TypeScript script in a fresh node process; resolves with the first stdout line that is a JSON object. */
+function runScript<T>(script: string, scriptArgs: string[], nodeArgs: string[] = []): Promise<T> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(HERE, script), ...scriptArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return fail(new Error(`${script} exited with ${code}: ${err.slice(-2000)}`));
+      const line = out.trim().split('\n').find((l) => l.startsWith('{'));
+      if (line === undefined) return fail(new Error(`${script} printed no JSON: ${out.slice(-2000)}`));
+      ok(JSON.parse(line) as T);
+    });
+  });
+}
+
+interface DecodeSummary {
+  decode_speedup: Record<string, number>;
+  baseline_msgs_per_s: Record<string, number>;
+  columnar_msgs_per_s: Record<string, number>;
+  ipc_identical: Record<string, boolean>;
+}
+
+interface FloorResult {
+  variant: 'floor' | 'operators';
+  seconds: number;
+  bytes: number;
+  messages: number;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const precision3 = (x: number) => Number(x.toPrecision(3));
+const mb = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
+const best = (xs: number[]) => Math.max(...xs);
+const spread = (xs: number[]) => (xs.length === 0 ? null : { min: round2(Math.min(...xs)), max: round2(Math.max(...xs)), runs: xs.map(round2) });
+
+async function main(): Promise<void> {
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgStart: loadavg().map(round2) };
+  log(`this machine: ${machine.cores} cores, load average ${machine.loadavgStart.join(' ')}`);
+  const result: Record<string, unknown> = {};
+  const table: [string, string, string, string][] = [];
+
+  let input: BenchInput | undefined;
+  if (runs('pipeline')) {
+    input = await robotRun(Number(args.size), Number(args.seed));
+    log(`input: ${input.path} (${(input.bytes / MiB).toFixed(0)} MiB, ${input.messages} messages${input.generatedS > 0 ? `, generated in ${input.generatedS.toFixed(0)} s` : ', cached'})`);
+  }
+
+  // --- decode ---
+  if (runs('decode')) {
+    log('decode: columnar CDR decoder vs MessageReader (bench/decode.ts)');
+    const decode = await runScript<DecodeSummary>('decode.ts', ['--rounds', args['decode-rounds']]);
+    if (!Object.values(decode.ipc_identical).every(Boolean)) throw new Error('decode: the columnar tables differ from the MessageReader tables');
+    const speedup = Math.min(...Object.values(decode.decode_speedup));
+    result.decode_speedup = round2(speedup);
+    result.decode = decode;
+    table.push(['decode_speedup (min of Imu, Odometry)', `${round2(speedup)}x`, '≥ 3', speedup >= 3 ? 'met' : 'MISSED']);
+    for (const name of Object.keys(decode.decode_speedup)) {
+      table.push([`  ${name}: columnar vs MessageReader msg/s`, `${decode.columnar_msgs_per_s[name]} vs ${decode.baseline_msgs_per_s[name]}`, '', `${decode.decode_speedup[name]}x`]);
+    }
+  }
+
+  // --- queue overhead ---
+  if (runs('queue')) {
+    log('queue: mcapflow flow machinery vs raw BullMQ, no-op jobs');
+    const queue: QueueOverheadResult = await measureQueueOverhead({ flows: Number(args['queue-flows']), spans: 8, concurrency: Number(args['queue-concurrency']), rounds: 3, processes: 2, log });
+    result.queue_overhead = round2(queue.ratio);
+    result.queue = queue;
+    table.push(['queue_overhead (mcapflow / raw jobs/s)', `${round2(queue.ratio)}`, '≥ 0.9', queue.ratio >= 0.9 ? 'met' : 'MISSED']);
+    table.push(['  jobs/s raw BullMQ vs mcapflow (median)', `${queue.rawMedian} vs ${queue.mcapflowMedian}`, '', `${queue.jobs} jobs, c=${queue.concurrency}`]);
+    table.push(['  client CPU µs per job raw vs mcapflow', `${queue.rawCpuUsPerJob} vs ${queue.mcapflowCpuUsPerJob}`, '', '']);
+  }
+
+  // --- planning ---
+  if (runs('planning')) {
+    const big = await robotRun(Number(args['planning-size']), Number(args.seed));
+    log(`planning: ${big.path} (${(big.bytes / 2 ** 30).toFixed(2)} GiB${big.generatedS > 0 ? `, generated in ${big.generatedS.toFixed(0)} s` : ', cached'}); uploading it to s3rver`);
+    const planning: PlanningResult = await measurePlanning(big.path, { log });
+    result.planning_read_fraction = precision3(planning.readFraction);
+    result.planning = planning;
+    table.push(['planning_read_fraction (bytes read / size)', `${planning.readFraction.toFixed(5)}`, '≤ 0.001', planning.readFraction <= 0.001 ? 'met' : 'MISSED']);
+    table.push(['  bytes read to plan, requests', `${planning.bytesRead} in ${planning.requests}`, '', `${(planning.fileBytes / 2 ** 30).toFixed(2)} GiB file`]);
+  }
+
+  // --- pipeline vs floor, worker scaling ---
+  if (runs('pipeline') && input !== undefined) {
+    const rounds = Number(args.rounds);
+    const floor: number[] = [];
+    const operators: number[] = [];
+    const one: PipelineRunResult[] = [];
+    const two: PipelineRunResult[] = [];
+    const files = [{ path: input.path, bytes: input.bytes, messages: input.messages }];
+    const profileArgs = (what: string) => (args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile, what)}`]);
+    /** Worker profiles of each pipeline run, with the run's measured window to cut them to. */
+    const profiled: { what: string; dir: string; windowUs: { startUs: number; endUs: number } }[] = [];
+    let runIndex = 0;
+    const pipelineRun = async (workers: number): Promise<PipelineRunResult> => {
+      const dir = args.profile === undefined ? undefined : resolve(args.profile, `worker-${workers}-run${++runIndex}`);
+      const r = await runPipeline({ files, workers, ...(dir !== undefined ? { profileDir: dir } : {}) });
+      if (dir !== undefined) profiled.push({ what: `${workers} worker(s), run ${runIndex}, measured window only`, dir, windowUs: r.windowUs });
+      return r;
+    };
+    const cores = (r: PipelineRunResult) => `workers ${r.cpuS.workers.map((c) => (c / r.seconds).toFixed(2)).join('+')} cores, s3rver host ${(r.cpuS.s3rverHost / r.seconds).toFixed(2)}`;
+    const steps: Record<string, () => Promise<void>> = {
+      floor: async () => {
+        const r = await runScript<FloorResult>('floor.ts', ['--file', input!.path, '--variant', 'floor'], profileArgs('floor'));
+        floor.push(mb(r.bytes, r.seconds));
+        log(`  floor: ${r.seconds.toFixed(2)} s, ${mb(r.bytes, r.seconds).toFixed(1)} MB/s`);
+      },
+      operators: async () => {
+        const r = await runScript<FloorResult>('floor.ts', ['--file', input!.path, '--variant', 'operators'], profileArgs('operators'));
+        operators.push(mb(r.bytes, r.seconds));
+        log(`  operators in one process: ${r.seconds.toFixed(2)} s, ${mb(r.bytes, r.seconds).toFixed(1)} MB/s`);
+      },
+      one: async () => {
+        const r = await pipelineRun(1);
+        one.push(r);
+        log(`  pipeline, 1 worker: ${r.seconds.toFixed(2)} s, ${r.mbPerS.toFixed(1)} MB/s, peak RSS ${r.workerPeakRssMiB.join('/')} MiB; ${cores(r)}`);
+      },
+      two: async () => {
+        const r = await pipelineRun(2);
+        two.push(r);
+        log(`  pipeline, 2 workers: ${r.seconds.toFixed(2)} s, ${r.mbPerS.toFixed(1)} MB/s, peak RSS ${r.workerPeakRssMiB.join('/')} MiB; ${cores(r)}`);
+      },
+    };
+    for (let round = 0; round < rounds; round++) {
+      // Interleaved, and reversed every other round, so slow drift in the machine's load hits every variant alike.
+      const order = round % 2 === 0 ? ['floor', 'one', 'two', 'operators'] : ['operators', 'two', 'one', 'floor'];
+      log(`pipeline round ${round + 1}/${rounds}: ${order.join(', ')}`);
+      for (const step of order) await steps[step]!();
+    }
+    // Best of the rounds on each side: on a shared machine noise only ever slows a run down.
+    const floorBest = best(floor);
+    const operatorsBest = best(operators);
+    const oneBest = one.reduce((a, b) => (b.mbPerS > a.mbPerS ? b : a));
+    const twoBest = two.reduce((a, b) => (b.mbPerS > a.mbPerS ? b : a));
+    const vsFloor = oneBest.mbPerS / floorBest;
+    const scaling = twoBest.mbPerS / oneBest.mbPerS;
+    result.pipeline_vs_floor = round2(vsFloor);
+    result.worker_scaling = round2(scaling);
+    result.pipeline = {
+      input: { bytes: input.bytes, messages: input.messages, seed: Number(args.seed) },
+      rounds,
+      mb_per_s: {
+        floor: spread(floor),
+        operators_in_one_process: spread(operators),
+        pipeline_1_worker: spread(one.map((r) => r.mbPerS)),
+        pipeline_2_workers: spread(two.map((r) => r.mbPerS)),
+      },
+      operators_vs_floor: round2(operatorsBest / floorBest),
+      pipeline_vs_operators: round2(oneBest.mbPerS / operatorsBest),
+      this_machine: {
+        mb_per_s_per_worker: round2(oneBest.mbPerS),
+        mb_per_s_per_worker_with_2: round2(twoBest.mbPerS / 2),
+        messages_per_s_1_worker: Math.round(oneBest.messagesPerS),
+        messages_per_s_2_workers: Math.round(twoBest.messagesPerS),
+        floor_mb_per_s: round2(floorBest),
+        worker_peak_rss_mib: Math.max(...one.concat(two).flatMap((r) => r.workerPeakRssMiB)),
+      },
+      /** Cores kept busy during the measured window (CPU seconds / window), best runs. */
+      cores_used: {
+        pipeline_1_worker: { workers: oneBest.cpuS.workers.map((c) => round2(c / oneBest.seconds)), s3rver_host: round2(oneBest.cpuS.s3rverHost / oneBest.seconds) },
+        pipeline_2_workers: { workers: twoBest.cpuS.workers.map((c) => round2(c / twoBest.seconds)), s3rver_host: round2(twoBest.cpuS.s3rverHost / twoBest.seconds) },
+      },
+      /** CPU seconds the worker processes used (of which in the kernel), and this process (s3rver host). */
+      cpu_s: {
+        pipeline_1_worker: { workers: round2(oneBest.cpuS.workers.reduce((a, b) => a + b, 0)), workers_system: round2(oneBest.cpuS.workersSystem.reduce((a, b) => a + b, 0)), s3rver_host: oneBest.cpuS.s3rverHost },
+        pipeline_2_workers: { workers: round2(twoBest.cpuS.workers.reduce((a, b) => a + b, 0)), workers_system: round2(twoBest.cpuS.workersSystem.reduce((a, b) => a + b, 0)), s3rver_host: twoBest.cpuS.s3rverHost },
+      },
+      /** What the worker(s) moved through S3 (their /metrics), 1-worker best run. */
+      storage_1_worker: oneBest.storage,
+      jobs_1_worker: oneBest.kinds,
+      jobs_2_workers: twoBest.kinds,
+    };
+    table.push(['pipeline_vs_floor (1 worker / floor MB/s)', `${round2(vsFloor)}`, '≥ 0.8', vsFloor >= 0.8 ? 'met' : 'MISSED']);
+    table.push(['  floor vs operators in 1 process vs pipeline MB/s', `${floorBest.toFixed(1)} / ${operatorsBest.toFixed(1)} / ${oneBest.mbPerS.toFixed(1)}`, '', `${(input.bytes / MiB).toFixed(0)} MiB input`]);
+    table.push(['worker_scaling (2 workers / 1 worker)', `${round2(scaling)}`, '≥ 1.7', scaling >= 1.7 ? 'met' : 'MISSED']);
+    table.push(['  MB/s per worker (this machine)', `${oneBest.mbPerS.toFixed(1)} (1 worker), ${(twoBest.mbPerS / 2).toFixed(1)} (each of 2)`, '', '']);
+    table.push(['  messages/s (this machine)', `${Math.round(oneBest.messagesPerS)} (1 worker), ${Math.round(twoBest.messagesPerS)} (2 workers)`, '', '']);
+    table.push(['  cores busy, 1 worker run: worker + s3rver host', `${round2(oneBest.cpuS.workers[0]! / oneBest.seconds)} + ${round2(oneBest.cpuS.s3rverHost / oneBest.seconds)}`, '', '']);
+    table.push(['  cores busy, 2 worker run: workers + s3rver host', `${twoBest.cpuS.workers.map((c) => round2(c / twoBest.seconds)).join(' + ')} + ${round2(twoBest.cpuS.s3rverHost / twoBest.seconds)}`, '', '']);
+
+    for (const p of profiled) {
+      const again = `npx tsx bench/cpuprofile-summary.ts --window ${p.windowUs.startUs},${p.windowUs.endUs} ${p.dir}`;
+      process.stderr.write(`\n--- CPU profile: pipeline, ${p.what} (again: ${again}) ---\n${formatSummary(summarizeProfiles([p.dir], 20, p.windowUs), 12)}\n`);
+    }
+    if (args.profile !== undefined) {
+      for (const what of ['floor', 'operators']) {
+        process.stderr.write(`\n--- CPU profile: ${what}, whole process (${resolve(args.profile, what)}) ---\n${formatSummary(summarizeProfiles([resolve(args.profile, what)], 20), 12)}\n`);
+      }
+    }
+  }
+
+  const output = {
+    ...result,
+    goals: { decode_speedup: 3, pipeline_vs_floor: 0.8, planning_read_fraction: 0.001, queue_overhead: 0.9, worker_scaling: 1.7 },
+    machine: { ...machine, loadavgEnd: loadavg().map(round2) },
+    date: new Date().toISOString(),
+    runtime_s: Math.round((performance.now() - startedAt) / 1000),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  };
+  process.stdout.write(`${JSON.stringify(output)}\n\n`);
+  if (args['json-out'] !== undefined) writeFileSync(args['json-out'], `${JSON.stringify(output, null, 2)}\n`);
+  const widths = [50, 34, 8, 16];
+  const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' ').trimEnd();
+  process.stdout.write(`${row(['figure', 'value', 'goal', 'verdict'])}\n${row(widths.map((w) => '-'.repeat(w)))}\n`);
+  for (const cells of table) process.stdout.write(`${row(cells)}\n`);
+  process.stdout.write(`\nabsolute rates are this machine's (${machine.cores} cores, ${machine.cpu}); load average ${machine.loadavgStart.join(' ')} at start, ${output.machine.loadavgEnd.join(' ')} at end; ${output.runtime_s} s\n`);
+}
+
+await main();
