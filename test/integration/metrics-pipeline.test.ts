@@ -126,10 +126,13 @@ describe('/metrics after a pipeline run', () => {
     expect(delta('mcapflow_job_duration_seconds_count', { queue: 'commit', kind: 'commit' })).toBeGreaterThanOrEqual(2);
     expect(delta('mcapflow_jobs_total', { queue: 'index', kind: 'index', outcome: 'retried' })).toBe(0);
 
-    // Span reads: one GET of [start, end) per job (index and extract), of which the chunks are needed.
+    // Span reads: one GET of [start, end) per span and job (index and extract), or one shared by
+    // both when they meet in this process; each job needs the span's chunks.
     const spanBytes = plan.spans.reduce((n, s) => n + (s.end - s.start), 0);
     const segmentBytes = plan.spans.reduce((n, s) => n + s.segments.reduce((m, g) => m + g.length, 0), 0);
-    expect(delta('mcapflow_bytes_read_total', { purpose: 'span' })).toBe(2 * spanBytes);
+    const spanRead = delta('mcapflow_bytes_read_total', { purpose: 'span' });
+    expect(spanRead).toBeGreaterThanOrEqual(spanBytes);
+    expect(spanRead).toBeLessThanOrEqual(2 * spanBytes);
     expect(delta('mcapflow_bytes_needed_total', { purpose: 'span' })).toBe(2 * segmentBytes);
     expect(segmentBytes).toBeLessThan(spanBytes);
     // Planning reads the head and one tail block; it needs less than that.
@@ -207,8 +210,11 @@ describe('/metrics after a pipeline run', () => {
     }
     expect(value(after, 'mcapflow_dlq_jobs')).toBe(2);
     expect(value(after, 'mcapflow_queue_jobs', { queue: 'index', state: 'failed' })).toBe(1);
-    // 2 attempts × 2 jobs, each a GET that failed after the SDK's own retries.
-    expect(delta('mcapflow_s3_requests_total', { op: 'get', status: 'error' })).toBe(4);
+    // 2 attempts × 2 jobs, each a GET that failed after the SDK's own retries (or one GET shared
+    // by both jobs of the span when they ran at the same moment).
+    const failedGets = delta('mcapflow_s3_requests_total', { op: 'get', status: 'error' });
+    expect(failedGets).toBeGreaterThanOrEqual(2);
+    expect(failedGets).toBeLessThanOrEqual(4);
     expect(delta('mcapflow_recordings_total', { outcome: 'committed' })).toBe(0);
   });
 });

@@ -107,7 +107,8 @@ describe('tracing', () => {
         expect(attr(span, 'mcapflow.span.index')).toBe(planned.index);
         expect(attr(span, 'mcapflow.span.start')).toBe(planned.start);
         expect(attr(span, 'mcapflow.span.end')).toBe(planned.end);
-        expect(attr(span, 'mcapflow.bytes.fetched')).toBe(planned.end - planned.start);
+        // The span's one GET, or 0 when this job took the bytes its partner job had fetched.
+        expect([0, planned.end - planned.start]).toContain(attr(span, 'mcapflow.bytes.fetched'));
         expect(attr(span, 'mcapflow.bytes.needed')).toBe(planned.segments.reduce((n, s) => n + s.length, 0));
       });
     }
