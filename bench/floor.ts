@@ -31,8 +31,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import * as arrow from 'apache-arrow';
-import { int64Data, NumericColumn, tableFromData, uint16Data, uint32Data, utf8FromPalette } from '../src/columnar/arrow-columns.ts';
-import { MESSAGES_FIELDS, MESSAGES_TABLE } from '../src/columnar/messages-table.ts';
+import { MessagesBuilder } from '../src/columnar/messages-builder.ts';
+import { MESSAGES_TABLE } from '../src/columnar/messages-table.ts';
 import { encodeParquet } from '../src/columnar/parquet.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { canonicalJson } from '../src/domain/canonical-json.ts';
@@ -49,7 +49,8 @@ import { createOperatorContext, type OperatorContext } from '../src/operators/co
 import { runConvert } from '../src/operators/convert-op.ts';
 import { runExtract } from '../src/operators/extract-op.ts';
 import { runIndex } from '../src/operators/index-op.ts';
-import type { ExtractResult, IndexResult, PartRef } from '../src/queue/jobs.ts';
+import type { ExtractResult, IndexResult } from '../src/queue/jobs.ts';
+import { partsByTable } from '../src/workers/commit.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose } from '../src/storage/object-store.ts';
 
 const RAW_BUCKET = 'raw';
@@ -185,63 +186,20 @@ async function runFloor(path: string, size: number, out: string): Promise<Omit<F
         }
         byChannel.set(topic.channelId, { topic: topic.topic, builder });
       }
-      // Index: the `messages` columns, built as the index operator builds them.
-      const palette: string[] = [];
-      const paletteIndex = new Map<number, number>();
-      const channel = new NumericColumn((n) => new Uint16Array(n));
-      const pick = new NumericColumn((n) => new Int32Array(n));
-      const logTime = new NumericColumn((n) => new BigInt64Array(n));
-      const publishTime = new NumericColumn((n) => new BigInt64Array(n));
-      const sequence = new NumericColumn((n) => new Uint32Array(n));
-      const sizes = new NumericColumn((n) => new Uint32Array(n));
-      const chunkOffset = new NumericColumn((n) => new BigInt64Array(n));
-      const offsetInChunk = new NumericColumn((n) => new BigInt64Array(n));
+      // Index: the `messages` columns, built by the index operator's own builder.
+      const index = new MessagesBuilder(new Map(plan.channels.map((c) => [c.id, c.topic])));
 
       // One pass: each chunk decompressed and CRC-checked once, each message visited once.
       readSpan(bytes, span, { maxRecordBytes: s.maxRecordBytes, validateCrc: true }, {
-        channel(record) {
-          if (!topicOf.has(record.id)) topicOf.set(record.id, record.topic);
-        },
+        channel: (record) => index.learnChannel(record.id, record.topic),
         message(message, where) {
-          let index = paletteIndex.get(message.channelId);
-          if (index === undefined) {
-            index = palette.push(topicOf.get(message.channelId) ?? '') - 1;
-            paletteIndex.set(message.channelId, index);
-          }
-          channel.push(message.channelId);
-          pick.push(index);
-          logTime.push(BigInt.asIntN(64, message.logTime));
-          publishTime.push(BigInt.asIntN(64, message.publishTime));
-          sequence.push(message.sequence);
-          sizes.push(message.data.length);
-          chunkOffset.push(BigInt(where.chunkOffset));
-          offsetInChunk.push(BigInt(where.offsetInChunk));
+          index.add(message, where);
           const target = byChannel.get(message.channelId);
           if (target !== undefined) target.builder.append(plan.recordingId, target.topic, message.logTime, message.publishTime, message.data);
         },
       });
-      const rows = channel.length;
-      messages += rows;
-      if (rows > 0) {
-        addTable(
-          MESSAGES_TABLE,
-          tableFromData(
-            MESSAGES_FIELDS,
-            [
-              utf8FromPalette([plan.recordingId], new Int32Array(rows), rows),
-              utf8FromPalette(palette, pick.values(), rows),
-              uint16Data(channel.values()),
-              int64Data(logTime.values()),
-              int64Data(publishTime.values()),
-              uint32Data(sequence.values()),
-              uint32Data(sizes.values()),
-              int64Data(chunkOffset.values()),
-              int64Data(offsetInChunk.values()),
-            ],
-            rows,
-          ),
-        );
-      }
+      messages += index.rowCount;
+      if (index.rowCount > 0) addTable(MESSAGES_TABLE, index.finish(plan.recordingId));
       for (const [table, builder] of builders) if (builder.rowCount > 0) addTable(table, builder.finish());
     }
   } finally {
@@ -340,19 +298,6 @@ class MemoryStore implements ObjectStore {
   async ping(): Promise<void> {}
 
   close(): void {}
-}
-
-/** The parts of each table in span order, as the commit job hands them to convert. */
-function partsByTable(index: IndexResult[], extract: ExtractResult[]): Map<string, PartRef[]> {
-  const byTable = new Map<string, { span: number; part: PartRef }[]>();
-  const add = (span: number, part: PartRef) => {
-    const list = byTable.get(part.table) ?? [];
-    list.push({ span, part });
-    byTable.set(part.table, list);
-  };
-  for (const r of index) if (r.part) add(r.span, r.part);
-  for (const r of extract) for (const p of r.parts) add(r.span, p);
-  return new Map([...byTable].map(([table, list]) => [table, list.sort((a, b) => a.span - b.span).map((x) => x.part)]));
 }
 
 async function runOperators(path: string, size: number): Promise<Omit<FloorResult, 'variant' | 'seconds'>> {

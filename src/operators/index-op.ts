@@ -4,11 +4,12 @@
 import { contentAddress } from '../domain/addresses.ts';
 import { objectKey } from '../domain/layout.ts';
 import type { RecordingPlan } from '../domain/plan.ts';
-import { int64Data, NumericColumn, tableFromData, tableToIpc, uint16Data, uint32Data, utf8FromPalette } from '../columnar/arrow-columns.ts';
-import { MESSAGES_FIELDS, MESSAGES_TABLE } from '../columnar/messages-table.ts';
+import { tableToIpc } from '../columnar/arrow-columns.ts';
+import { MessagesBuilder } from '../columnar/messages-builder.ts';
+import { MESSAGES_TABLE } from '../columnar/messages-table.ts';
 import { loadDecompressors } from '../mcap/decompress.ts';
 import { readSpan } from '../mcap/span-reader.ts';
-import type { ChannelStats, IndexResult } from '../queue/jobs.ts';
+import type { IndexResult } from '../queue/jobs.ts';
 import { writeObject, type OperatorContext } from './context.ts';
 import { fetchSpan } from './span-bytes.ts';
 import { OPERATOR_VERSIONS } from './versions.ts';
@@ -17,68 +18,16 @@ export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIn
   const { span, bytes, read } = await fetchSpan(ctx, plan, spanIndex);
   await loadDecompressors();
 
-  const topicOf = new Map(plan.channels.map((c) => [c.id, c.topic]));
-  const palette: string[] = [];
-  const paletteIndex = new Map<number, number>();
-  const stats = new Map<number, ChannelStats>();
-  const channel = new NumericColumn((n) => new Uint16Array(n));
-  const pick = new NumericColumn((n) => new Int32Array(n));
-  const logTime = new NumericColumn((n) => new BigInt64Array(n));
-  const publishTime = new NumericColumn((n) => new BigInt64Array(n));
-  const sequence = new NumericColumn((n) => new Uint32Array(n));
-  const size = new NumericColumn((n) => new Uint32Array(n));
-  const chunkOffset = new NumericColumn((n) => new BigInt64Array(n));
-  const offsetInChunk = new NumericColumn((n) => new BigInt64Array(n));
-
+  const builder = new MessagesBuilder(new Map(plan.channels.map((c) => [c.id, c.topic])));
   const damaged = readSpan(bytes, span, { maxRecordBytes: ctx.settings.maxRecordBytes, validateCrc: true }, {
-    channel(record) {
-      if (!topicOf.has(record.id)) topicOf.set(record.id, record.topic);
-    },
-    message(message, where) {
-      let index = paletteIndex.get(message.channelId);
-      if (index === undefined) {
-        index = palette.push(topicOf.get(message.channelId) ?? '') - 1;
-        paletteIndex.set(message.channelId, index);
-      }
-      channel.push(message.channelId);
-      pick.push(index);
-      logTime.push(BigInt.asIntN(64, message.logTime));
-      publishTime.push(BigInt.asIntN(64, message.publishTime));
-      sequence.push(message.sequence);
-      size.push(message.data.length);
-      chunkOffset.push(BigInt(where.chunkOffset));
-      offsetInChunk.push(BigInt(where.offsetInChunk));
-
-      const time = message.logTime.toString();
-      const s = stats.get(message.channelId);
-      if (s === undefined) {
-        stats.set(message.channelId, { channelId: message.channelId, topic: palette[index]!, count: 1, firstLogTime: time, lastLogTime: time });
-      } else {
-        s.count += 1;
-        if (message.logTime < BigInt(s.firstLogTime)) s.firstLogTime = time;
-        if (message.logTime > BigInt(s.lastLogTime)) s.lastLogTime = time;
-      }
-    },
+    channel: (record) => builder.learnChannel(record.id, record.topic),
+    message: (message, where) => builder.add(message, where),
   });
 
-  const rows = channel.length;
+  const rows = builder.rowCount;
   let part: IndexResult['part'] = null;
   if (rows > 0) {
-    const table = tableFromData(
-      MESSAGES_FIELDS,
-      [
-        utf8FromPalette([plan.recordingId], new Int32Array(rows), rows),
-        utf8FromPalette(palette, pick.values(), rows),
-        uint16Data(channel.values()),
-        int64Data(logTime.values()),
-        int64Data(publishTime.values()),
-        uint32Data(sequence.values()),
-        uint32Data(size.values()),
-        int64Data(chunkOffset.values()),
-        int64Data(offsetInChunk.values()),
-      ],
-      rows,
-    );
+    const table = builder.finish(plan.recordingId);
     const address = contentAddress({
       recordingId: plan.recordingId,
       operator: OPERATOR_VERSIONS.index,
@@ -94,7 +43,7 @@ export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIn
     read,
     messages: rows,
     part,
-    channels: [...stats.values()].sort((a, b) => a.channelId - b.channelId),
+    channels: builder.channelStats(),
     damaged,
   };
 }

@@ -19,7 +19,8 @@ import { traceCarrier } from '../observability/tracing.ts';
 
 type ChildResult = IndexResult | ExtractResult | ConvertResult;
 
-function partsByTable(index: IndexResult[], extract: ExtractResult[]): Map<string, PartRef[]> {
+/** The parts of each table in span order, as the converts receive them. */
+export function partsByTable(index: IndexResult[], extract: ExtractResult[]): Map<string, PartRef[]> {
   const byTable = new Map<string, { span: number; part: PartRef }[]>();
   const add = (span: number, part: PartRef) => {
     const list = byTable.get(part.table) ?? [];
