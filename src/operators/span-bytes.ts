@@ -49,7 +49,9 @@ export async function fetchSpan(ctx: OperatorContext, plan: RecordingPlan, spanI
   const fetched = take.fetched ? bytes.length : 0;
   // The chunks are needed; the message indexes between them come along in the one GET.
   const needed = span.segments.reduce((n, s) => n + s.length, 0);
-  countBytesNeeded('span', needed);
+  // The metric pairs each GET with what it was needed for (scan amplification stays
+  // fetched / needed ≥ 1); a job that took its partner's bytes added no read to explain.
+  if (take.fetched) countBytesNeeded('span', needed);
   setSpanAttributes({ 'mcapflow.span.index': span.index, 'mcapflow.span.start': span.start, 'mcapflow.span.end': span.end, 'mcapflow.span.segments': span.segments.length, 'mcapflow.bytes.fetched': fetched, 'mcapflow.bytes.needed': needed });
   return { span, bytes, read: { fetched, needed } };
 }
