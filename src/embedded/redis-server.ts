@@ -13,7 +13,7 @@ export interface SpawnedRedis {
   stop(): Promise<void>;
 }
 
-export function redisServerOnPath(): boolean {
+function redisServerOnPath(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 

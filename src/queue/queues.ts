@@ -6,7 +6,7 @@ import { FlowProducer, Queue, Worker, type DefaultJobOptions, type Job, type Wor
 import type { Redis } from 'ioredis';
 import { createRedis } from './redis.ts';
 import { hostname } from 'node:os';
-import { DLQ_QUEUE, QUEUE_NAMES, type PipelineQueue, type QueueName } from './jobs.ts';
+import { DLQ_QUEUE, type PipelineQueue, type QueueName } from './jobs.ts';
 import { observeJob, observeWorker } from '../observability/jobs.ts';
 
 export interface QueueSettings {
@@ -61,11 +61,6 @@ export class Queues {
       this.#queues.set(name, queue);
     }
     return queue;
-  }
-
-  /** The pipeline queues (not the DLQ). */
-  allQueues(): Queue[] {
-    return QUEUE_NAMES.map((name) => this.queue(name));
   }
 
   flowProducer(): FlowProducer {
