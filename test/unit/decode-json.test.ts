@@ -8,27 +8,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { arrowType } from '../../src/decode/column-plan.ts';
 import { classifierFor, decoderFor, type CompiledDecoder } from '../../src/decode/registry.ts';
 import { tableNameForSchemalessTopic } from '../../src/decode/schemaless.ts';
-import { SchemaTableBuilder, type BlobRef, type BlobSink } from '../../src/decode/table-builder.ts';
+import { SchemaTableBuilder } from '../../src/decode/table-builder.ts';
 import type { ChannelInfo, SchemaInfo } from '../../src/mcap/recording-index.ts';
+import { MemoryBlobSink, plain } from '../helpers/decode-helpers.ts';
 
 const THRESHOLD = 8;
 
-class MemoryBlobSink implements BlobSink {
-  readonly pieces: Uint8Array[] = [];
-  put(bytes: Uint8Array): BlobRef {
-    const offset = this.pieces.reduce((n, p) => n + p.length, 0);
-    this.pieces.push(bytes.slice());
-    return { uri: 'mem://blobs', offset, length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  }
-}
 
-function plain(v: unknown): unknown {
-  if (v instanceof arrow.Vector) return [...v].map(plain);
-  if (v instanceof Uint8Array) return [...v];
-  const row = v as { toJSON?: () => object } | null;
-  if (row !== null && typeof row === 'object' && typeof row.toJSON === 'function') return Object.fromEntries(Object.entries(row.toJSON()).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
 function tableOf(decoder: CompiledDecoder, messages: string[]): arrow.Table {
   const builder = new SchemaTableBuilder(decoder.columns, { blobThresholdBytes: THRESHOLD, blobs: new MemoryBlobSink() });

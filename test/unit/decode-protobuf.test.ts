@@ -10,19 +10,12 @@ import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arrowType } from '../../src/decode/column-plan.ts';
 import { classifierFor, decoderFor, type CompiledDecoder } from '../../src/decode/registry.ts';
-import { SchemaTableBuilder, type BlobRef, type BlobSink } from '../../src/decode/table-builder.ts';
+import { SchemaTableBuilder } from '../../src/decode/table-builder.ts';
 import type { SchemaInfo } from '../../src/mcap/recording-index.ts';
+import { MemoryBlobSink, plain } from '../helpers/decode-helpers.ts';
 
 const THRESHOLD = 16;
 
-class MemoryBlobSink implements BlobSink {
-  readonly pieces: Uint8Array[] = [];
-  put(bytes: Uint8Array): BlobRef {
-    const offset = this.pieces.reduce((n, p) => n + p.length, 0);
-    this.pieces.push(bytes.slice());
-    return { uri: 'mem://blobs', offset, length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  }
-}
 
 const PROTO = `
 syntax = "proto3";
@@ -60,13 +53,6 @@ const descriptorSet = descriptor.FileDescriptorSet.encode(protobufToDescriptor(r
 const schemaOf = (name: string): SchemaInfo => ({ id: 1, name, encoding: 'protobuf', data: Buffer.from(descriptorSet).toString('base64') });
 const Sample = root.lookupType('demo.Sample');
 
-function plain(v: unknown): unknown {
-  if (v instanceof arrow.Vector) return [...v].map(plain);
-  if (v instanceof Uint8Array) return [...v];
-  const row = v as { toJSON?: () => object } | null;
-  if (row !== null && typeof row === 'object' && typeof row.toJSON === 'function') return Object.fromEntries(Object.entries(row.toJSON()).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
 const payload = Uint8Array.from({ length: 40 }, (_, i) => 255 - i);
 

@@ -9,20 +9,13 @@ import * as arrow from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arrowType } from '../../src/decode/column-plan.ts';
 import { classifierFor, decoderFor, type CompiledDecoder } from '../../src/decode/registry.ts';
-import { SchemaTableBuilder, type BlobRef, type BlobSink } from '../../src/decode/table-builder.ts';
+import { SchemaTableBuilder } from '../../src/decode/table-builder.ts';
 import type { SchemaInfo } from '../../src/mcap/recording-index.ts';
+import { MemoryBlobSink, plain } from '../helpers/decode-helpers.ts';
 
 const THRESHOLD = 64;
 const SEP = '='.repeat(80);
 
-class MemoryBlobSink implements BlobSink {
-  readonly pieces: Uint8Array[] = [];
-  put(bytes: Uint8Array): BlobRef {
-    const offset = this.pieces.reduce((n, p) => n + p.length, 0);
-    this.pieces.push(bytes.slice());
-    return { uri: 'mem://blobs', offset, length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  }
-}
 
 const SCHEMA_TEXT = [
   'Header header',
@@ -86,13 +79,6 @@ const messages = [
   },
 ];
 
-function plain(v: unknown): unknown {
-  if (v instanceof arrow.Vector) return [...v].map(plain);
-  if (v instanceof Uint8Array) return [...v];
-  const row = v as { toJSON?: () => object } | null;
-  if (row !== null && typeof row === 'object' && typeof row.toJSON === 'function') return Object.fromEntries(Object.entries(row.toJSON()).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
 describe('ros1msg + ros1', () => {
   let decoder: CompiledDecoder;

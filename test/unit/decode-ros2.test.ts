@@ -4,27 +4,19 @@
  * real CDR from @foxglove/rosmsg2-serialization's MessageWriter (or written byte by byte where
  * that writer refuses, as for wstring), decoded through the registry into Arrow tables.
  */
-import { createHash } from 'node:crypto';
 import { parse } from '@foxglove/rosmsg';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { arrowType } from '../../src/decode/column-plan.ts';
 import { classifierFor, decoderFor, type CompiledDecoder } from '../../src/decode/registry.ts';
-import { SchemaTableBuilder, type BlobRef, type BlobSink } from '../../src/decode/table-builder.ts';
+import { SchemaTableBuilder } from '../../src/decode/table-builder.ts';
 import type { ChannelInfo, SchemaInfo } from '../../src/mcap/recording-index.ts';
+import { MemoryBlobSink } from '../helpers/decode-helpers.ts';
 
 const THRESHOLD = 64;
 const SEP = '='.repeat(80);
 
-class MemoryBlobSink implements BlobSink {
-  readonly pieces: Uint8Array[] = [];
-  put(bytes: Uint8Array): BlobRef {
-    const offset = this.pieces.reduce((n, p) => n + p.length, 0);
-    this.pieces.push(bytes.slice());
-    return { uri: 'mem://blobs', offset, length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  }
-}
 
 function schemaInfo(name: string, text: string, encoding = 'ros2msg'): SchemaInfo {
   return { id: 1, name, encoding, data: Buffer.from(text).toString('base64') };

@@ -3,30 +3,17 @@ import { readFileSync } from 'node:fs';
 import type * as arrow from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifierFor, decoderFor } from '../../src/decode/registry.ts';
-import { SchemaTableBuilder, type BlobRef, type BlobSink } from '../../src/decode/table-builder.ts';
+import { SchemaTableBuilder } from '../../src/decode/table-builder.ts';
 import type { ChannelInfo, SchemaInfo } from '../../src/mcap/recording-index.ts';
 import { ROS2_SCHEMAS } from '../../src/synth/ros2-schemas.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { cdrEncoder, openIndexed } from '../helpers/mcap-builders.ts';
+import { MemoryBlobSink } from '../helpers/decode-helpers.ts';
 
 const THRESHOLD = 4096;
 const RECORDING = '0123456789abcdef0123456789abcdef';
 
 /** Collects blobs into one in-memory "pack", as the extract operator does into S3 objects. */
-class MemoryBlobSink implements BlobSink {
-  readonly pieces: Uint8Array[] = [];
-  bytes = 0;
-  put(bytes: Uint8Array): BlobRef {
-    const copy = bytes.slice();
-    const ref = { uri: 's3://derived/objects/blobs/pack.bin', offset: this.bytes, length: copy.length, sha256: createHash('sha256').update(copy).digest('hex') };
-    this.pieces.push(copy);
-    this.bytes += copy.length;
-    return ref;
-  }
-  read(offset: number, length: number): Uint8Array {
-    return Buffer.concat(this.pieces).subarray(offset, offset + length);
-  }
-}
 
 function schemaInfo(id: number, name: string, text: string, encoding = 'ros2msg'): SchemaInfo {
   return { id, name, encoding, data: Buffer.from(text).toString('base64') };
@@ -52,7 +39,7 @@ describe('SchemaTableBuilder with sensor_msgs/msg/CompressedImage', () => {
 
   beforeAll(() => {
     const decoder = decoderFor(schema, { blobThresholdBytes: THRESHOLD });
-    sink = new MemoryBlobSink();
+    sink = new MemoryBlobSink('s3://derived/objects/blobs/pack.bin');
     const builder = new SchemaTableBuilder(decoder.columns, { blobThresholdBytes: THRESHOLD, blobs: sink });
     const frames = [
       { stamp: { sec: 1_768_467_600, nanosec: 5 }, format: 'jpeg', data: big },
@@ -111,7 +98,7 @@ describe('SchemaTableBuilder with the real cdr_test messages', () => {
   it('stores every BasicTypes and Arrays message with the values the CDR decoder read', async () => {
     const reader = await openIndexed(readFileSync(fixture('cdr_test').path));
     const schemas = new Map([...reader.schemasById.values()].map((s) => [s.id, schemaInfo(s.id, s.name, new TextDecoder().decode(s.data))]));
-    const sink = new MemoryBlobSink();
+    const sink = new MemoryBlobSink('s3://derived/objects/blobs/pack.bin');
     const builders = new Map<number, { builder: SchemaTableBuilder; decoded: Record<string, unknown>[] }>();
     for await (const message of reader.readMessages()) {
       const channelInfo = reader.channelsById.get(message.channelId)!;
