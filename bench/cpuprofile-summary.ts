@@ -181,12 +181,8 @@ export function summarizeProfiles(paths: string[], top = 25, window?: { startUs:
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
       .map((e) => ({ name: e.name, where: e.where, group: e.group, selfMs: ms(e.us), share: share(e.us) })),
-    groups: [...groups]
-      .sort((a, b) => b[1] - a[1])
-      .map(([group, us]) => ({ group, selfMs: ms(us), share: share(us) })),
-    owners: [...owners]
-      .sort((a, b) => b[1] - a[1])
-      .map(([group, us]) => ({ group, selfMs: ms(us), share: share(us) })),
+    groups: [...groups].sort((a, b) => b[1] - a[1]).map(([group, us]) => ({ group, selfMs: ms(us), share: share(us) })),
+    owners: [...owners].sort((a, b) => b[1] - a[1]).map(([group, us]) => ({ group, selfMs: ms(us), share: share(us) })),
   };
 }
 

@@ -171,8 +171,14 @@ function bench(name: string, schema: Ros2SchemaName, count: number, rounds: numb
   let baselineS = Infinity;
   let columnarS = Infinity;
   for (let round = 0; round < rounds; round++) {
-    baselineS = Math.min(baselineS, seconds(() => objectPath(text, messages, topic)));
-    columnarS = Math.min(columnarS, seconds(() => columnarPath(text, messages, topic)));
+    baselineS = Math.min(
+      baselineS,
+      seconds(() => objectPath(text, messages, topic)),
+    );
+    columnarS = Math.min(
+      columnarS,
+      seconds(() => columnarPath(text, messages, topic)),
+    );
   }
   return { name, messages: count, bytes: messages.reduce((n, m) => n + m.data.length, 0), baselineS, columnarS, ipcIdentical };
 }

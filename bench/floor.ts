@@ -165,7 +165,6 @@ async function runFloor(path: string, size: number, out: string): Promise<Omit<F
     list.push(...t.batches);
     batches.set(table, list);
   };
-  const topicOf = new Map(plan.channels.map((c) => [c.id, c.topic]));
   const file = await open(path, 'r');
   let messages = 0;
   try {
@@ -181,7 +180,10 @@ async function runFloor(path: string, size: number, out: string): Promise<Omit<F
         if (topic.status !== 'ok' || topic.table === null) continue;
         let builder = builders.get(topic.table);
         if (builder === undefined) {
-          builder = decoderFor(schemasById.get(topic.schemaId), { blobThresholdBytes: s.blobThresholdBytes }, topic.messageEncoding).tableBuilder({ blobThresholdBytes: s.blobThresholdBytes, blobs });
+          builder = decoderFor(schemasById.get(topic.schemaId), { blobThresholdBytes: s.blobThresholdBytes }, topic.messageEncoding).tableBuilder({
+            blobThresholdBytes: s.blobThresholdBytes,
+            blobs,
+          });
           builders.set(topic.table, builder);
         }
         byChannel.set(topic.channelId, { topic: topic.topic, builder });
@@ -190,14 +192,19 @@ async function runFloor(path: string, size: number, out: string): Promise<Omit<F
       const index = new MessagesBuilder(new Map(plan.channels.map((c) => [c.id, c.topic])));
 
       // One pass: each chunk decompressed and CRC-checked once, each message visited once.
-      readSpan(bytes, span, { maxRecordBytes: s.maxRecordBytes, validateCrc: true }, {
-        channel: (record) => index.learnChannel(record.id, record.topic),
-        message(message, where) {
-          index.add(message, where);
-          const target = byChannel.get(message.channelId);
-          if (target !== undefined) target.builder.append(plan.recordingId, target.topic, message.logTime, message.publishTime, message.data);
+      readSpan(
+        bytes,
+        span,
+        { maxRecordBytes: s.maxRecordBytes, validateCrc: true },
+        {
+          channel: (record) => index.learnChannel(record.id, record.topic),
+          message(message, where) {
+            index.add(message, where);
+            const target = byChannel.get(message.channelId);
+            if (target !== undefined) target.builder.append(plan.recordingId, target.topic, message.logTime, message.publishTime, message.data);
+          },
         },
-      });
+      );
       messages += index.rowCount;
       if (index.rowCount > 0) addTable(MESSAGES_TABLE, index.finish(plan.recordingId));
       for (const [table, builder] of builders) if (builder.rowCount > 0) addTable(table, builder.finish());

@@ -185,7 +185,7 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
         new Promise<void>((ok, fail) => {
           let seen = '';
           const timer = setTimeout(() => fail(new Error(`worker ${i} did not start within 60 s`)), 60_000);
-          child.stderr!.on('data', (d: Buffer) => {
+          child.stderr.on('data', (d: Buffer) => {
             file.write(d);
             if (seen !== 'ready') {
               seen += d.toString();
@@ -284,7 +284,13 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({
-    options: { file: { type: 'string', multiple: true }, workers: { type: 'string', default: '1' }, profile: { type: 'string' }, messages: { type: 'string', default: '0' }, concurrency: { type: 'string' } },
+    options: {
+      file: { type: 'string', multiple: true },
+      workers: { type: 'string', default: '1' },
+      profile: { type: 'string' },
+      messages: { type: 'string', default: '0' },
+      concurrency: { type: 'string' },
+    },
   });
   const { statSync } = await import('node:fs');
   const files = (values.file ?? []).map((path) => ({ path, bytes: statSync(path).size, messages: Number(values.messages) }));

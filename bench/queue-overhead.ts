@@ -128,7 +128,13 @@ async function rawRound(options: QueueOverheadOptions, round: number, parts: Opt
   const prefix = benchPrefix('queue-raw');
   // mcapflow's job options with the default configuration (Queues.jobOptions), for the ablation.
   const config = loadConfig({ MCAPFLOW_HOME: tmpdir(), MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL });
-  const settingsQueues = new Queues({ redisUrl: TEST_REDIS_URL, prefix, jobAttempts: config.jobAttempts, backoffMs: config.backoffMs, lockDurationMs: config.lockDurationMs });
+  const settingsQueues = new Queues({
+    redisUrl: TEST_REDIS_URL,
+    prefix,
+    jobAttempts: config.jobAttempts,
+    backoffMs: config.backoffMs,
+    lockDurationMs: config.lockDurationMs,
+  });
   const jobOptions = { commit: settingsQueues.jobOptions('commit'), index: settingsQueues.jobOptions('index'), extract: settingsQueues.jobOptions('extract') };
   settingsQueues.connection.disconnect();
   const optsFor = (jobId: string, defaults: DefaultJobOptions, child: boolean) => ({
@@ -185,7 +191,11 @@ async function rawRound(options: QueueOverheadOptions, round: number, parts: Opt
  * does); the others are for the ablation: none, or only one of the two things its
  * 'completed' listener does (the jobs counter; the recording's progress HINCRBY).
  */
-async function mcapflowRound(options: QueueOverheadOptions, round: number, track: 'all' | 'none' | 'counter' | 'progress' | 'proposed' = 'all'): Promise<RoundResult> {
+async function mcapflowRound(
+  options: QueueOverheadOptions,
+  round: number,
+  track: 'all' | 'none' | 'counter' | 'progress' | 'proposed' = 'all',
+): Promise<RoundResult> {
   const prefix = benchPrefix('queue-mcapflow');
   const home = mkdtempSync(join(tmpdir(), 'mcapflow-bench-queue-'));
   const config = loadConfig({ MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false' });
@@ -211,7 +221,8 @@ async function mcapflowRound(options: QueueOverheadOptions, round: number, track
       const worker = queues.worker<unknown, unknown>(name, async () => ({}), { concurrency: options.concurrency });
       if (track === 'all') trackRecording(services, worker as Worker, name);
       if (track === 'counter') (worker as Worker).on('completed', (job) => countJob(name, job.name, 'completed'));
-      if (track === 'progress') (worker as Worker).on('completed', (job) => void services.status.jobDone((job.data as SpanJobData).recordingId).catch(() => {}));
+      if (track === 'progress')
+        (worker as Worker).on('completed', (job) => void services.status.jobDone((job.data as SpanJobData).recordingId).catch(() => {}));
       if (track === 'proposed') {
         // The change proposed in docs/benchmarks.md: the jobs counter as before, recording
         // progress coalesced per recording and flushed every 200 ms instead of a HINCRBY per job.
@@ -313,7 +324,21 @@ async function runVariant(variant: Variant, options: QueueOverheadOptions): Prom
  */
 function variantInProcess(variant: Variant, options: QueueOverheadOptions): Promise<RoundResult[]> {
   const script = fileURLToPath(import.meta.url);
-  const args = ['--import', 'tsx', script, '--only', variant, '--flows', String(options.flows), '--spans', String(options.spans), '--concurrency', String(options.concurrency), '--rounds', String(options.rounds)];
+  const args = [
+    '--import',
+    'tsx',
+    script,
+    '--only',
+    variant,
+    '--flows',
+    String(options.flows),
+    '--spans',
+    String(options.spans),
+    '--concurrency',
+    String(options.concurrency),
+    '--rounds',
+    String(options.rounds),
+  ];
   return new Promise((ok, fail) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -341,7 +366,15 @@ export async function measureQueueOverhead(options: QueueOverheadOptions & { pro
   for (let p = 0; p < (options.processes ?? 2); p++) {
     raw.push(...(await variantInProcess('raw', options)));
     mcapflow.push(...(await variantInProcess('mcapflow', options)));
-    log(`queue pass ${p + 1}: raw ${raw.slice(-options.rounds).map((r) => Math.round(r.jobsPerS)).join(', ')} jobs/s; mcapflow ${mcapflow.slice(-options.rounds).map((r) => Math.round(r.jobsPerS)).join(', ')} jobs/s`);
+    log(
+      `queue pass ${p + 1}: raw ${raw
+        .slice(-options.rounds)
+        .map((r) => Math.round(r.jobsPerS))
+        .join(', ')} jobs/s; mcapflow ${mcapflow
+        .slice(-options.rounds)
+        .map((r) => Math.round(r.jobsPerS))
+        .join(', ')} jobs/s`,
+    );
   }
   const rawMedian = median(raw.map((r) => r.jobsPerS));
   const mcapflowMedian = median(mcapflow.map((r) => r.jobsPerS));
@@ -370,7 +403,12 @@ export async function queueAblation(options: QueueOverheadOptions): Promise<Reco
   for (const order of [names, [...names].reverse()]) {
     for (const name of order) {
       results.get(name)!.push(...(await variantInProcess(name, options)));
-      options.log?.(`${name}: ${results.get(name)!.map((r) => Math.round(r.jobsPerS)).join(', ')} jobs/s`);
+      options.log?.(
+        `${name}: ${results
+          .get(name)!
+          .map((r) => Math.round(r.jobsPerS))
+          .join(', ')} jobs/s`,
+      );
     }
   }
   return Object.fromEntries(
@@ -419,7 +457,15 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       names.map((name) => {
         const xs = all.get(name)!;
         const jobsPerS = median(xs.map((x) => x.jobsPerS));
-        return [name, { jobsPerS: Math.round(jobsPerS), vsFirst: Math.round((jobsPerS / base) * 100) / 100, cpuUsPerJob: Math.round(median(xs.map((x) => x.cpuUsPerJob))), runs: xs.map((x) => Math.round(x.jobsPerS)) }];
+        return [
+          name,
+          {
+            jobsPerS: Math.round(jobsPerS),
+            vsFirst: Math.round((jobsPerS / base) * 100) / 100,
+            cpuUsPerJob: Math.round(median(xs.map((x) => x.cpuUsPerJob))),
+            runs: xs.map((x) => Math.round(x.jobsPerS)),
+          },
+        ];
       }),
     );
   } else {

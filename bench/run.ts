@@ -72,7 +72,10 @@ function runScript<T>(script: string, scriptArgs: string[], nodeArgs: string[] =
     child.on('exit', (code) => {
       clearTimeout(timer);
       if (code !== 0) return fail(new Error(`${script} exited with ${code}: ${err.slice(-2000)}`));
-      const line = out.trim().split('\n').find((l) => l.startsWith('{'));
+      const line = out
+        .trim()
+        .split('\n')
+        .find((l) => l.startsWith('{'));
       if (line === undefined) return fail(new Error(`${script} printed no JSON: ${out.slice(-2000)}`));
       ok(JSON.parse(line) as T);
     });
@@ -100,7 +103,13 @@ const best = (xs: number[]) => Math.max(...xs);
 const spread = (xs: number[]) => (xs.length === 0 ? null : { min: round2(Math.min(...xs)), max: round2(Math.max(...xs)), runs: xs.map(round2) });
 
 async function main(): Promise<void> {
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgStart: loadavg().map(round2) };
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadavgStart: loadavg().map(round2),
+  };
   log(`this machine: ${machine.cores} cores, load average ${machine.loadavgStart.join(' ')}`);
   const result: Record<string, unknown> = {};
   const table: [string, string, string, string][] = [];
@@ -108,7 +117,9 @@ async function main(): Promise<void> {
   let input: BenchInput | undefined;
   if (runs('pipeline')) {
     input = await robotRun(Number(args.size), Number(args.seed));
-    log(`input: ${input.path} (${(input.bytes / MiB).toFixed(0)} MiB, ${input.messages} messages${input.generatedS > 0 ? `, generated in ${input.generatedS.toFixed(0)} s` : ', cached'})`);
+    log(
+      `input: ${input.path} (${(input.bytes / MiB).toFixed(0)} MiB, ${input.messages} messages${input.generatedS > 0 ? `, generated in ${input.generatedS.toFixed(0)} s` : ', cached'})`,
+    );
   }
 
   // --- decode ---
@@ -121,14 +132,26 @@ async function main(): Promise<void> {
     result.decode = decode;
     table.push(['decode_speedup (min of Imu, Odometry)', `${round2(speedup)}x`, '≥ 3', speedup >= 3 ? 'met' : 'MISSED']);
     for (const name of Object.keys(decode.decode_speedup)) {
-      table.push([`  ${name}: columnar vs MessageReader msg/s`, `${decode.columnar_msgs_per_s[name]} vs ${decode.baseline_msgs_per_s[name]}`, '', `${decode.decode_speedup[name]}x`]);
+      table.push([
+        `  ${name}: columnar vs MessageReader msg/s`,
+        `${decode.columnar_msgs_per_s[name]} vs ${decode.baseline_msgs_per_s[name]}`,
+        '',
+        `${decode.decode_speedup[name]}x`,
+      ]);
     }
   }
 
   // --- queue overhead ---
   if (runs('queue')) {
     log('queue: mcapflow flow machinery vs raw BullMQ, no-op jobs');
-    const queue: QueueOverheadResult = await measureQueueOverhead({ flows: Number(args['queue-flows']), spans: 8, concurrency: Number(args['queue-concurrency']), rounds: 3, processes: 2, log });
+    const queue: QueueOverheadResult = await measureQueueOverhead({
+      flows: Number(args['queue-flows']),
+      spans: 8,
+      concurrency: Number(args['queue-concurrency']),
+      rounds: 3,
+      processes: 2,
+      log,
+    });
     result.queue_overhead = round2(queue.ratio);
     result.queue = queue;
     table.push(['queue_overhead (mcapflow / raw jobs/s)', `${round2(queue.ratio)}`, '≥ 0.9', queue.ratio >= 0.9 ? 'met' : 'MISSED']);
@@ -139,12 +162,24 @@ async function main(): Promise<void> {
   // --- planning ---
   if (runs('planning')) {
     const big = await robotRun(Number(args['planning-size']), Number(args.seed));
-    log(`planning: ${big.path} (${(big.bytes / 2 ** 30).toFixed(2)} GiB${big.generatedS > 0 ? `, generated in ${big.generatedS.toFixed(0)} s` : ', cached'}); uploading it to s3rver`);
+    log(
+      `planning: ${big.path} (${(big.bytes / 2 ** 30).toFixed(2)} GiB${big.generatedS > 0 ? `, generated in ${big.generatedS.toFixed(0)} s` : ', cached'}); uploading it to s3rver`,
+    );
     const planning: PlanningResult = await measurePlanning(big.path, { log });
     result.planning_read_fraction = precision3(planning.readFraction);
     result.planning = planning;
-    table.push(['planning_read_fraction (bytes read / size)', `${planning.readFraction.toFixed(5)}`, '≤ 0.001', planning.readFraction <= 0.001 ? 'met' : 'MISSED']);
-    table.push(['  bytes read to plan, requests', `${planning.bytesRead} in ${planning.requests}`, '', `${(planning.fileBytes / 2 ** 30).toFixed(2)} GiB file`]);
+    table.push([
+      'planning_read_fraction (bytes read / size)',
+      `${planning.readFraction.toFixed(5)}`,
+      '≤ 0.001',
+      planning.readFraction <= 0.001 ? 'met' : 'MISSED',
+    ]);
+    table.push([
+      '  bytes read to plan, requests',
+      `${planning.bytesRead} in ${planning.requests}`,
+      '',
+      `${(planning.fileBytes / 2 ** 30).toFixed(2)} GiB file`,
+    ]);
   }
 
   // --- pipeline vs floor, worker scaling ---
@@ -165,15 +200,16 @@ async function main(): Promise<void> {
       if (dir !== undefined) profiled.push({ what: `${workers} worker(s), run ${runIndex}, measured window only`, dir, windowUs: r.windowUs });
       return r;
     };
-    const cores = (r: PipelineRunResult) => `workers ${r.cpuS.workers.map((c) => (c / r.seconds).toFixed(2)).join('+')} cores, s3rver host ${(r.cpuS.s3rverHost / r.seconds).toFixed(2)}`;
+    const cores = (r: PipelineRunResult) =>
+      `workers ${r.cpuS.workers.map((c) => (c / r.seconds).toFixed(2)).join('+')} cores, s3rver host ${(r.cpuS.s3rverHost / r.seconds).toFixed(2)}`;
     const steps: Record<string, () => Promise<void>> = {
       floor: async () => {
-        const r = await runScript<FloorResult>('floor.ts', ['--file', input!.path, '--variant', 'floor'], profileArgs('floor'));
+        const r = await runScript<FloorResult>('floor.ts', ['--file', input.path, '--variant', 'floor'], profileArgs('floor'));
         floor.push(mb(r.bytes, r.seconds));
         log(`  floor: ${r.seconds.toFixed(2)} s, ${mb(r.bytes, r.seconds).toFixed(1)} MB/s`);
       },
       operators: async () => {
-        const r = await runScript<FloorResult>('floor.ts', ['--file', input!.path, '--variant', 'operators'], profileArgs('operators'));
+        const r = await runScript<FloorResult>('floor.ts', ['--file', input.path, '--variant', 'operators'], profileArgs('operators'));
         operators.push(mb(r.bytes, r.seconds));
         log(`  operators in one process: ${r.seconds.toFixed(2)} s, ${mb(r.bytes, r.seconds).toFixed(1)} MB/s`);
       },
@@ -224,13 +260,27 @@ async function main(): Promise<void> {
       },
       /** Cores kept busy during the measured window (CPU seconds / window), best runs. */
       cores_used: {
-        pipeline_1_worker: { workers: oneBest.cpuS.workers.map((c) => round2(c / oneBest.seconds)), s3rver_host: round2(oneBest.cpuS.s3rverHost / oneBest.seconds) },
-        pipeline_2_workers: { workers: twoBest.cpuS.workers.map((c) => round2(c / twoBest.seconds)), s3rver_host: round2(twoBest.cpuS.s3rverHost / twoBest.seconds) },
+        pipeline_1_worker: {
+          workers: oneBest.cpuS.workers.map((c) => round2(c / oneBest.seconds)),
+          s3rver_host: round2(oneBest.cpuS.s3rverHost / oneBest.seconds),
+        },
+        pipeline_2_workers: {
+          workers: twoBest.cpuS.workers.map((c) => round2(c / twoBest.seconds)),
+          s3rver_host: round2(twoBest.cpuS.s3rverHost / twoBest.seconds),
+        },
       },
       /** CPU seconds the worker processes used (of which in the kernel), and this process (s3rver host). */
       cpu_s: {
-        pipeline_1_worker: { workers: round2(oneBest.cpuS.workers.reduce((a, b) => a + b, 0)), workers_system: round2(oneBest.cpuS.workersSystem.reduce((a, b) => a + b, 0)), s3rver_host: oneBest.cpuS.s3rverHost },
-        pipeline_2_workers: { workers: round2(twoBest.cpuS.workers.reduce((a, b) => a + b, 0)), workers_system: round2(twoBest.cpuS.workersSystem.reduce((a, b) => a + b, 0)), s3rver_host: twoBest.cpuS.s3rverHost },
+        pipeline_1_worker: {
+          workers: round2(oneBest.cpuS.workers.reduce((a, b) => a + b, 0)),
+          workers_system: round2(oneBest.cpuS.workersSystem.reduce((a, b) => a + b, 0)),
+          s3rver_host: oneBest.cpuS.s3rverHost,
+        },
+        pipeline_2_workers: {
+          workers: round2(twoBest.cpuS.workers.reduce((a, b) => a + b, 0)),
+          workers_system: round2(twoBest.cpuS.workersSystem.reduce((a, b) => a + b, 0)),
+          s3rver_host: twoBest.cpuS.s3rverHost,
+        },
       },
       /** What the worker(s) moved through S3 (their /metrics), 1-worker best run. */
       storage_1_worker: oneBest.storage,
@@ -238,12 +288,27 @@ async function main(): Promise<void> {
       jobs_2_workers: twoBest.kinds,
     };
     table.push(['pipeline_vs_floor (1 worker / floor MB/s)', `${round2(vsFloor)}`, '≥ 0.8', vsFloor >= 0.8 ? 'met' : 'MISSED']);
-    table.push(['  floor vs operators in 1 process vs pipeline MB/s', `${floorBest.toFixed(1)} / ${operatorsBest.toFixed(1)} / ${oneBest.mbPerS.toFixed(1)}`, '', `${(input.bytes / MiB).toFixed(0)} MiB input`]);
+    table.push([
+      '  floor vs operators in 1 process vs pipeline MB/s',
+      `${floorBest.toFixed(1)} / ${operatorsBest.toFixed(1)} / ${oneBest.mbPerS.toFixed(1)}`,
+      '',
+      `${(input.bytes / MiB).toFixed(0)} MiB input`,
+    ]);
     table.push(['worker_scaling (2 workers / 1 worker)', `${round2(scaling)}`, '≥ 1.7', scaling >= 1.7 ? 'met' : 'MISSED']);
     table.push(['  MB/s per worker (this machine)', `${oneBest.mbPerS.toFixed(1)} (1 worker), ${(twoBest.mbPerS / 2).toFixed(1)} (each of 2)`, '', '']);
     table.push(['  messages/s (this machine)', `${Math.round(oneBest.messagesPerS)} (1 worker), ${Math.round(twoBest.messagesPerS)} (2 workers)`, '', '']);
-    table.push(['  cores busy, 1 worker run: worker + s3rver host', `${round2(oneBest.cpuS.workers[0]! / oneBest.seconds)} + ${round2(oneBest.cpuS.s3rverHost / oneBest.seconds)}`, '', '']);
-    table.push(['  cores busy, 2 worker run: workers + s3rver host', `${twoBest.cpuS.workers.map((c) => round2(c / twoBest.seconds)).join(' + ')} + ${round2(twoBest.cpuS.s3rverHost / twoBest.seconds)}`, '', '']);
+    table.push([
+      '  cores busy, 1 worker run: worker + s3rver host',
+      `${round2(oneBest.cpuS.workers[0]! / oneBest.seconds)} + ${round2(oneBest.cpuS.s3rverHost / oneBest.seconds)}`,
+      '',
+      '',
+    ]);
+    table.push([
+      '  cores busy, 2 worker run: workers + s3rver host',
+      `${twoBest.cpuS.workers.map((c) => round2(c / twoBest.seconds)).join(' + ')} + ${round2(twoBest.cpuS.s3rverHost / twoBest.seconds)}`,
+      '',
+      '',
+    ]);
 
     for (const p of profiled) {
       const again = `npx tsx bench/cpuprofile-summary.ts --window ${p.windowUs.startUs},${p.windowUs.endUs} ${p.dir}`;
@@ -251,7 +316,9 @@ async function main(): Promise<void> {
     }
     if (args.profile !== undefined) {
       for (const what of ['floor', 'operators']) {
-        process.stderr.write(`\n--- CPU profile: ${what}, whole process (${resolve(args.profile, what)}) ---\n${formatSummary(summarizeProfiles([resolve(args.profile, what)], 20), 12)}\n`);
+        process.stderr.write(
+          `\n--- CPU profile: ${what}, whole process (${resolve(args.profile, what)}) ---\n${formatSummary(summarizeProfiles([resolve(args.profile, what)], 20), 12)}\n`,
+        );
       }
     }
   }
@@ -267,10 +334,16 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(output)}\n\n`);
   if (args['json-out'] !== undefined) writeFileSync(args['json-out'], `${JSON.stringify(output, null, 2)}\n`);
   const widths = [50, 34, 8, 16];
-  const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' ').trimEnd();
+  const row = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' ')
+      .trimEnd();
   process.stdout.write(`${row(['figure', 'value', 'goal', 'verdict'])}\n${row(widths.map((w) => '-'.repeat(w)))}\n`);
   for (const cells of table) process.stdout.write(`${row(cells)}\n`);
-  process.stdout.write(`\nabsolute rates are this machine's (${machine.cores} cores, ${machine.cpu}); load average ${machine.loadavgStart.join(' ')} at start, ${output.machine.loadavgEnd.join(' ')} at end; ${output.runtime_s} s\n`);
+  process.stdout.write(
+    `\nabsolute rates are this machine's (${machine.cores} cores, ${machine.cpu}); load average ${machine.loadavgStart.join(' ')} at start, ${output.machine.loadavgEnd.join(' ')} at end; ${output.runtime_s} s\n`,
+  );
 }
 
 await main();

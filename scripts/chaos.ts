@@ -82,7 +82,7 @@ async function chaosRun(paths: string[], dir: string): Promise<ChaosOutcome> {
   let started = 0;
   const spawnWorker = (): ChildProcess => {
     const child = spawn(process.execPath, [BIN, 'serve', '--role', 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.pipe(createWriteStream(join(dir, `worker-${++started}.log`)));
+    child.stderr.pipe(createWriteStream(join(dir, `worker-${++started}.log`)));
     return child;
   };
   const workers = Array.from({ length: WORKERS }, spawnWorker);
@@ -107,7 +107,9 @@ async function chaosRun(paths: string[], dir: string): Promise<ChaosOutcome> {
       workers[victim]!.kill('SIGKILL');
       workers[victim] = spawnWorker();
       kills += 1;
-      const done = submitted ? (await Promise.all(ids.map((id) => harness.services.status.get(id)))).filter((s) => s && FINAL_STATES.includes(s.state)).length : 0;
+      const done = submitted
+        ? (await Promise.all(ids.map((id) => harness.services.status.get(id)))).filter((s) => s && FINAL_STATES.includes(s.state)).length
+        : 0;
       log(`kill ${kills}: worker ${victim} (SIGKILL), restarted; ${done}/${paths.length} settled`);
     }
   })();
@@ -151,11 +153,16 @@ async function main(): Promise<void> {
     log(`chaos run settled in ${((Date.now() - startedAt) / 1000).toFixed(1)} s with ${chaos.kills} kills`);
     const clean = await cleanRun(paths);
     const difference = compareRuns(clean, chaos.snapshot);
-    if (!difference.identical) log(`differences: ${JSON.stringify({ missing: difference.missing.slice(0, 5), extra: difference.extra.slice(0, 5), different: difference.different.slice(0, 5) })}`);
+    if (!difference.identical)
+      log(
+        `differences: ${JSON.stringify({ missing: difference.missing.slice(0, 5), extra: difference.extra.slice(0, 5), different: difference.different.slice(0, 5) })}`,
+      );
     const lost = RECORDINGS - chaos.committed;
     const duplicated = difference.extra.length + chaos.duplicateRows;
     const ok = lost === 0 && duplicated === 0 && difference.identical && chaos.kills >= 5;
-    process.stdout.write(`chaos: recordings=${RECORDINGS} committed=${chaos.committed} lost=${lost} duplicated=${duplicated} identical=${difference.identical} kills=${chaos.kills}\n`);
+    process.stdout.write(
+      `chaos: recordings=${RECORDINGS} committed=${chaos.committed} lost=${lost} duplicated=${duplicated} identical=${difference.identical} kills=${chaos.kills}\n`,
+    );
     process.exitCode = ok ? 0 : 1;
   } finally {
     if (process.env.CHAOS_KEEP !== '1') rmSync(dir, { recursive: true, force: true });

@@ -14,10 +14,9 @@ const hashOf = (path) => createHash('sha256').update(readFileSync(path)).digest(
 const installedHash = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : '';
 
 if (hashOf(lockfile) !== installedHash) {
-  // `npm install` rather than `npm ci`: registries that lack other platforms' optional
-  // binaries (DuckDB, msgpackr) leave them out of the lockfile, which `npm ci` rejects.
-  console.error('mcapflow: installing dependencies (npm install from package-lock.json)…');
-  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // `npm ci` installs exactly the lockfile (every platform's optional binaries are in it).
+  console.error('mcapflow: installing dependencies (npm ci from package-lock.json)…');
+  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
     console.error('mcapflow: dependency install failed; see the npm output above.');
     process.exit(result.status ?? 1);

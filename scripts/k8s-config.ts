@@ -60,7 +60,7 @@ interface OptionLike {
 }
 
 export function optionList(): OptionLike[] {
-  return Object.values(OPTIONS) as OptionLike[];
+  return Object.values(OPTIONS);
 }
 
 /** Where each option of the config module comes from in the base. */

@@ -58,7 +58,11 @@ export class ConfigError extends McapflowError {
  * quarantined with this message as the reason a user reads.
  */
 export class InvalidRecordingError extends McapflowError {
-  constructor(code: 'EMPTY_OBJECT' | 'NOT_MCAP' | 'TRUNCATED_HEADER' | 'CORRUPT_RECORD' | 'RECORD_TOO_LARGE' | 'UNRECOVERABLE', message: string, details?: Record<string, unknown>) {
+  constructor(
+    code: 'EMPTY_OBJECT' | 'NOT_MCAP' | 'TRUNCATED_HEADER' | 'CORRUPT_RECORD' | 'RECORD_TOO_LARGE' | 'UNRECOVERABLE',
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
     super(code, message, { retryable: false, details: details ?? {} });
   }
 }

@@ -78,8 +78,12 @@ export class Backfills {
 
   async start(request: BackfillRequest): Promise<string> {
     if (request.prefix !== '') validateObjectKey(request.prefix);
-    for (const [name, value] of [['since', request.since], ['until', request.until]] as const) {
-      if (value !== undefined && Number.isNaN(Date.parse(value))) throw new InvalidInputError('BAD_ARGUMENT', `${name} must be an ISO 8601 time, got ${JSON.stringify(value)}`);
+    for (const [name, value] of [
+      ['since', request.since],
+      ['until', request.until],
+    ] as const) {
+      if (value !== undefined && Number.isNaN(Date.parse(value)))
+        throw new InvalidInputError('BAD_ARGUMENT', `${name} must be an ISO 8601 time, got ${JSON.stringify(value)}`);
     }
     try {
       await this.#services.store.ping(request.bucket);
@@ -240,12 +244,10 @@ export class Backfills {
       await new Promise((r) => setTimeout(r, 200));
     }
     await status.set(recordingId, 'queued', { source: `s3://${bucket}/${key}`, reason: null });
-    await enqueueIngest(
-      queues,
-      { bucket, key, size: info.size, etag: info.etag, eventTime: (info.lastModified ?? new Date()).toISOString() },
-      'backfill',
-      { rerun: true, reprocess: manifest !== undefined },
-    );
+    await enqueueIngest(queues, { bucket, key, size: info.size, etag: info.etag, eventTime: (info.lastModified ?? new Date()).toISOString() }, 'backfill', {
+      rerun: true,
+      reprocess: manifest !== undefined,
+    });
     await this.#redis.sadd(this.#key(id, ':recordings'), recordingId);
     return 'enqueued';
   }

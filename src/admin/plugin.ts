@@ -38,7 +38,14 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
   // Signing in on the status page trades the token for an HttpOnly cookie.
   app.post<{ Body: { token: string } }>(
     '/v1/session',
-    { schema: { summary: 'Sign the browser in (sets an HttpOnly session cookie)', tags: ['session'], body: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 512 } } }, security: [] } },
+    {
+      schema: {
+        summary: 'Sign the browser in (sets an HttpOnly session cookie)',
+        tags: ['session'],
+        body: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 512 } } },
+        security: [],
+      },
+    },
     async (request, reply) => {
       if (!tokenMatches(request.body.token, ctx.tokens.admin)) return reply.code(403).send(errorBody('FORBIDDEN', 'the admin token is not valid'));
       return reply.header('set-cookie', sessionCookie(request.body.token)).send({ signedIn: true });
@@ -61,7 +68,9 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath('/queues');
     createBullBoard({
-      queues: ([...QUEUE_NAMES, DLQ_QUEUE] as QueueName[]).map((name) => new BullMQAdapter(ctx.services.queues.queue(name), { readOnlyMode: name === DLQ_QUEUE })),
+      queues: ([...QUEUE_NAMES, DLQ_QUEUE] as QueueName[]).map(
+        (name) => new BullMQAdapter(ctx.services.queues.queue(name), { readOnlyMode: name === DLQ_QUEUE }),
+      ),
       serverAdapter,
     });
     await board.register(serverAdapter.registerPlugin(), { prefix: '/queues' });

@@ -42,7 +42,9 @@ export function resolveTokens(config: Config, embedded: boolean): { tokens: Toke
   const tokens = { admin: pick('admin', config.adminToken, 'MCAPFLOW_ADMIN_TOKEN'), webhook: pick('webhook', config.webhookToken, 'MCAPFLOW_WEBHOOK_TOKEN') };
   if (generated.length > 0) {
     mkdirSync(config.home, { recursive: true });
-    writeFileSync(tokensFile(config.home), `${JSON.stringify({ ...stored, ...Object.fromEntries(generated.map((g) => [g, tokens[g]])) }, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(tokensFile(config.home), `${JSON.stringify({ ...stored, ...Object.fromEntries(generated.map((g) => [g, tokens[g]])) }, null, 2)}\n`, {
+      mode: 0o600,
+    });
   }
   return { tokens, generated };
 }

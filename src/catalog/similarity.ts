@@ -78,7 +78,11 @@ export function nearestWindows(windows: Window[], recordingId: string, at: bigin
     .map((n, i) => ({ n, distance: Math.sqrt(found.distances[i]!) }))
     .filter(({ n }) => n !== queryIndex)
     .slice(0, k)
-    .map(({ n, distance }) => ({ recording_id: windows[n]!.recordingId, window_start: windows[n]!.windowStart.toString(), distance: Math.round(distance * 1000) / 1000 }));
+    .map(({ n, distance }) => ({
+      recording_id: windows[n]!.recordingId,
+      window_start: windows[n]!.windowStart.toString(),
+      distance: Math.round(distance * 1000) / 1000,
+    }));
   return { query: windows[queryIndex]!, neighbours };
 }
 

@@ -49,6 +49,11 @@ export async function summarize(services: Services, source: string, recordingId:
   }
   const quarantine = await readQuarantine(store, config.derivedBucket, recordingId);
   if (quarantine) return { source, recording_id: recordingId, status: 'quarantined', recovered: false, reason: quarantine.reason, messages: 0, topics: [] };
-  const reason = status === undefined ? 'the recording never reached the pipeline' : status.state === 'failed' ? status.reason : `did not finish in time (last state: ${status.state})`;
+  const reason =
+    status === undefined
+      ? 'the recording never reached the pipeline'
+      : status.state === 'failed'
+        ? status.reason
+        : `did not finish in time (last state: ${status.state})`;
   return { source, recording_id: recordingId, status: 'failed', recovered: false, reason, messages: 0, topics: [] };
 }

@@ -12,10 +12,6 @@ export interface ParquetOptions {
 
 export function encodeParquet(table: arrow.Table, options: ParquetOptions): Uint8Array {
   const wasmTable = WasmTable.fromIPCStream(tableToIpc(table));
-  const properties = new WriterPropertiesBuilder()
-    .setCompression(Compression.ZSTD)
-    .setMaxRowGroupSize(options.rowGroupRows)
-    .setCreatedBy('mcapflow')
-    .build();
+  const properties = new WriterPropertiesBuilder().setCompression(Compression.ZSTD).setMaxRowGroupSize(options.rowGroupRows).setCreatedBy('mcapflow').build();
   return writeParquet(wasmTable, properties);
 }

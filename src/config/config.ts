@@ -9,9 +9,7 @@ import { ConfigError } from '../errors.ts';
 
 const MiB = 1024 * 1024;
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name');
@@ -30,31 +28,89 @@ function option<T>(env: string, defaultValue: string | undefined, doc: string, s
 
 export const OPTIONS = {
   home: option('MCAPFLOW_HOME', './.mcapflow', 'Directory for local state: embedded S3 data, spawned Redis data, the query cache.', z.string().min(1)),
-  redisUrl: option('REDIS_URL', 'redis://127.0.0.1:6379', 'Redis holding the work queues. Must use maxmemory-policy noeviction.', z.url({ protocol: /^rediss?$/ })),
-  spawnRedis: option('MCAPFLOW_SPAWN_REDIS', 'true', 'When no Redis answers at REDIS_URL (a loopback address) and redis-server is on PATH, start one under MCAPFLOW_HOME.', bool),
-  prefix: option('MCAPFLOW_PREFIX', 'mcapflow', 'Prefix of every Redis key this instance writes. Use a hash tag such as {mcapflow} for Redis Cluster.', z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'may contain only letters, digits, _, -, { and }')),
-  s3Endpoint: option('S3_ENDPOINT', undefined, 'S3 endpoint URL. Unset: start the embedded S3 server over $MCAPFLOW_HOME/s3. Empty string: the AWS default endpoint.', z.string().optional()),
+  redisUrl: option(
+    'REDIS_URL',
+    'redis://127.0.0.1:6379',
+    'Redis holding the work queues. Must use maxmemory-policy noeviction.',
+    z.url({ protocol: /^rediss?$/ }),
+  ),
+  spawnRedis: option(
+    'MCAPFLOW_SPAWN_REDIS',
+    'true',
+    'When no Redis answers at REDIS_URL (a loopback address) and redis-server is on PATH, start one under MCAPFLOW_HOME.',
+    bool,
+  ),
+  prefix: option(
+    'MCAPFLOW_PREFIX',
+    'mcapflow',
+    'Prefix of every Redis key this instance writes. Use a hash tag such as {mcapflow} for Redis Cluster.',
+    z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'may contain only letters, digits, _, -, { and }'),
+  ),
+  s3Endpoint: option(
+    'S3_ENDPOINT',
+    undefined,
+    'S3 endpoint URL. Unset: start the embedded S3 server over $MCAPFLOW_HOME/s3. Empty string: the AWS default endpoint.',
+    z.string().optional(),
+  ),
   s3Region: option('S3_REGION', 'us-east-1', 'S3 region.', z.string().min(1)),
   s3ForcePathStyle: option('S3_FORCE_PATH_STYLE', 'true', 'Address buckets by path (needed for MinIO and the embedded server).', bool),
   embeddedS3Port: option('MCAPFLOW_EMBEDDED_S3_PORT', '0', 'Port of the embedded S3 server on 127.0.0.1; 0 picks a free one.', nonNegativeInt),
   rawBucket: option('MCAPFLOW_RAW_BUCKET', 'raw', 'Bucket that recordings are uploaded to.', bucketName),
   derivedBucket: option('MCAPFLOW_DERIVED_BUCKET', 'derived', 'Bucket for derived data: objects/, manifests/, quarantine/.', bucketName),
-  recordingSuffixes: option('MCAPFLOW_RECORDING_SUFFIXES', '.mcap', 'Comma-separated key suffixes that mark an object as a recording; events for other keys are ignored.', z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))),
-  spanMaxBytes: option('MCAPFLOW_SPAN_MAX_BYTES', String(32 * MiB), 'Largest compressed size of a chunk span (contiguous chunks handled by one index/extract job).', positiveInt),
-  blobThresholdBytes: option('MCAPFLOW_BLOB_THRESHOLD_BYTES', '4096', 'Byte arrays longer than this are stored by reference (URI, offset, length, sha256) instead of inline.', nonNegativeInt),
-  parquetTargetBytes: option('MCAPFLOW_PARQUET_TARGET_BYTES', String(128 * MiB), 'Convert packs extract outputs into Parquet files of about this many uncompressed bytes.', positiveInt),
+  recordingSuffixes: option(
+    'MCAPFLOW_RECORDING_SUFFIXES',
+    '.mcap',
+    'Comma-separated key suffixes that mark an object as a recording; events for other keys are ignored.',
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ),
+  spanMaxBytes: option(
+    'MCAPFLOW_SPAN_MAX_BYTES',
+    String(32 * MiB),
+    'Largest compressed size of a chunk span (contiguous chunks handled by one index/extract job).',
+    positiveInt,
+  ),
+  blobThresholdBytes: option(
+    'MCAPFLOW_BLOB_THRESHOLD_BYTES',
+    '4096',
+    'Byte arrays longer than this are stored by reference (URI, offset, length, sha256) instead of inline.',
+    nonNegativeInt,
+  ),
+  parquetTargetBytes: option(
+    'MCAPFLOW_PARQUET_TARGET_BYTES',
+    String(128 * MiB),
+    'Convert packs extract outputs into Parquet files of about this many uncompressed bytes.',
+    positiveInt,
+  ),
   parquetRowGroupRows: option('MCAPFLOW_PARQUET_ROW_GROUP_ROWS', '131072', 'Rows per Parquet row group.', positiveInt),
-  maxRecordBytes: option('MCAPFLOW_MAX_RECORD_BYTES', String(1024 * MiB), 'Largest MCAP record (e.g. chunk) a worker will allocate; longer declared lengths are rejected as corrupt.', positiveInt),
+  maxRecordBytes: option(
+    'MCAPFLOW_MAX_RECORD_BYTES',
+    String(1024 * MiB),
+    'Largest MCAP record (e.g. chunk) a worker will allocate; longer declared lengths are rejected as corrupt.',
+    positiveInt,
+  ),
   workerConcurrency: option('MCAPFLOW_WORKER_CONCURRENCY', '2', 'Jobs a worker process runs at once per queue (index, extract, convert, commit).', positiveInt),
   dispatcherConcurrency: option('MCAPFLOW_DISPATCHER_CONCURRENCY', '4', 'Ingest and scan jobs a dispatcher process plans at once.', positiveInt),
-  jobAttempts: option('MCAPFLOW_JOB_ATTEMPTS', '4', 'Attempts per job before it goes to the dead-letter queue (retries back off exponentially with jitter).', positiveInt),
+  jobAttempts: option(
+    'MCAPFLOW_JOB_ATTEMPTS',
+    '4',
+    'Attempts per job before it goes to the dead-letter queue (retries back off exponentially with jitter).',
+    positiveInt,
+  ),
   jobAttemptsByKind: option(
     'MCAPFLOW_JOB_ATTEMPTS_BY_KIND',
     '',
     'Per-kind overrides of MCAPFLOW_JOB_ATTEMPTS, e.g. "commit=8,ingest=6" (kinds: ingest, scan, index, extract, convert, commit).',
     z.string().transform((text, ctx) => {
       const out: Record<string, number> = {};
-      for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const pair of text
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const match = /^(ingest|scan|index|extract|convert|commit)=([1-9][0-9]*)$/.exec(pair);
         if (!match) {
           ctx.addIssue({ code: 'custom', message: `"${pair}" is not kind=attempts with a known kind and a positive number` });
@@ -66,24 +122,84 @@ export const OPTIONS = {
     }),
   ),
   backoffMs: option('MCAPFLOW_BACKOFF_MS', '1000', 'Base delay of the exponential retry backoff.', nonNegativeInt),
-  lockDurationMs: option('MCAPFLOW_LOCK_DURATION_MS', '120000', 'BullMQ job lock, renewed while a job runs; a job whose worker died is run again once its lock lapses.', positiveInt),
-  stalledIntervalMs: option('MCAPFLOW_STALLED_INTERVAL_MS', '30000', 'How often workers look for jobs whose lock lapsed (crashed workers) and put them back in the queue.', positiveInt),
-  maxStalledCount: option('MCAPFLOW_MAX_STALLED_COUNT', '2', 'Times a job may lose its worker (crash, kill) and be restarted before it is failed into the dead-letter queue.', positiveInt),
-  drainTimeoutMs: option('MCAPFLOW_DRAIN_TIMEOUT_MS', '60000', 'On SIGTERM, how long running jobs may finish before they are handed back to the queue for another worker.', nonNegativeInt),
+  lockDurationMs: option(
+    'MCAPFLOW_LOCK_DURATION_MS',
+    '120000',
+    'BullMQ job lock, renewed while a job runs; a job whose worker died is run again once its lock lapses.',
+    positiveInt,
+  ),
+  stalledIntervalMs: option(
+    'MCAPFLOW_STALLED_INTERVAL_MS',
+    '30000',
+    'How often workers look for jobs whose lock lapsed (crashed workers) and put them back in the queue.',
+    positiveInt,
+  ),
+  maxStalledCount: option(
+    'MCAPFLOW_MAX_STALLED_COUNT',
+    '2',
+    'Times a job may lose its worker (crash, kill) and be restarted before it is failed into the dead-letter queue.',
+    positiveInt,
+  ),
+  drainTimeoutMs: option(
+    'MCAPFLOW_DRAIN_TIMEOUT_MS',
+    '60000',
+    'On SIGTERM, how long running jobs may finish before they are handed back to the queue for another worker.',
+    nonNegativeInt,
+  ),
   s3RequestTimeoutMs: option('MCAPFLOW_S3_REQUEST_TIMEOUT_MS', '30000', 'An S3 request with no response for this long is abandoned and retried.', positiveInt),
   readBlockBytes: option('MCAPFLOW_READ_BLOCK_BYTES', String(1 * MiB), 'Block size of the ranged-read cache used for planning reads.', positiveInt),
-  httpPort: option('MCAPFLOW_HTTP_PORT', '8080', 'Port of every role\'s HTTP server (/healthz, /readyz, /metrics; the admin API and status page on the admin role); 0 picks a free one.', nonNegativeInt),
+  httpPort: option(
+    'MCAPFLOW_HTTP_PORT',
+    '8080',
+    "Port of every role's HTTP server (/healthz, /readyz, /metrics; the admin API and status page on the admin role); 0 picks a free one.",
+    nonNegativeInt,
+  ),
   httpHost: option('MCAPFLOW_HTTP_HOST', '127.0.0.1', 'Address the HTTP server listens on; 0.0.0.0 in containers.', z.string().min(1)),
-  adminToken: option('MCAPFLOW_ADMIN_TOKEN', undefined, 'Bearer token of the admin API and status page (secret). Unset on the embedded default: generated once into $MCAPFLOW_HOME/tokens.json.', z.string().min(16, 'must be at least 16 characters').optional()),
-  webhookToken: option('MCAPFLOW_WEBHOOK_TOKEN', undefined, 'Bearer token of the S3 event webhook POST /v1/events/s3 (secret). Unset on the embedded default: generated like the admin token.', z.string().min(16, 'must be at least 16 characters').optional()),
-  adminUrl: option('MCAPFLOW_ADMIN_URL', undefined, 'Admin API URL the CLI talks to (backfill, status, dlq, recordings). Unset: the `serve` running on this MCAPFLOW_HOME.', z.url().optional()),
-  sqsQueueUrl: option('MCAPFLOW_SQS_QUEUE_URL', undefined, 'SQS queue receiving S3 event notifications; when set, the dispatcher role long-polls it.', z.url().optional()),
-  sqsEndpoint: option('MCAPFLOW_SQS_ENDPOINT', undefined, 'SQS endpoint override (tests, LocalStack); unset uses the AWS default for S3_REGION.', z.url().optional()),
+  adminToken: option(
+    'MCAPFLOW_ADMIN_TOKEN',
+    undefined,
+    'Bearer token of the admin API and status page (secret). Unset on the embedded default: generated once into $MCAPFLOW_HOME/tokens.json.',
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  webhookToken: option(
+    'MCAPFLOW_WEBHOOK_TOKEN',
+    undefined,
+    'Bearer token of the S3 event webhook POST /v1/events/s3 (secret). Unset on the embedded default: generated like the admin token.',
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  adminUrl: option(
+    'MCAPFLOW_ADMIN_URL',
+    undefined,
+    'Admin API URL the CLI talks to (backfill, status, dlq, recordings). Unset: the `serve` running on this MCAPFLOW_HOME.',
+    z.url().optional(),
+  ),
+  sqsQueueUrl: option(
+    'MCAPFLOW_SQS_QUEUE_URL',
+    undefined,
+    'SQS queue receiving S3 event notifications; when set, the dispatcher role long-polls it.',
+    z.url().optional(),
+  ),
+  sqsEndpoint: option(
+    'MCAPFLOW_SQS_ENDPOINT',
+    undefined,
+    'SQS endpoint override (tests, LocalStack); unset uses the AWS default for S3_REGION.',
+    z.url().optional(),
+  ),
   bodyLimitBytes: option('MCAPFLOW_BODY_LIMIT_BYTES', String(1024 * 1024), 'Largest HTTP request body accepted by the admin API and webhook.', positiveInt),
-  backfillMaxWaiting: option('MCAPFLOW_BACKFILL_MAX_WAITING', '1000', 'A backfill stops enqueuing while the ingest queue holds more waiting jobs than this (backpressure).', positiveInt),
+  backfillMaxWaiting: option(
+    'MCAPFLOW_BACKFILL_MAX_WAITING',
+    '1000',
+    'A backfill stops enqueuing while the ingest queue holds more waiting jobs than this (backpressure).',
+    positiveInt,
+  ),
   queryMaxRows: option('MCAPFLOW_QUERY_MAX_ROWS', '10000', 'Most rows POST /v1/query returns (the answer says when it was cut).', positiveInt),
   queryTimeoutMs: option('MCAPFLOW_QUERY_TIMEOUT_MS', '30000', 'POST /v1/query statements are interrupted after this long.', positiveInt),
-  logLevel: option('MCAPFLOW_LOG_LEVEL', 'info', 'Log level: fatal, error, warn, info, debug, trace or silent.', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  logLevel: option(
+    'MCAPFLOW_LOG_LEVEL',
+    'info',
+    'Log level: fatal, error, warn, info, debug, trace or silent.',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  ),
 } as const;
 
 type Options = typeof OPTIONS;

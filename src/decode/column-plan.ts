@@ -7,21 +7,7 @@ import * as arrow from 'apache-arrow';
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 
 export type PrimitiveName =
-  | 'bool'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float32'
-  | 'float64'
-  | 'string'
-  | 'wstring'
-  | 'time'
-  | 'duration';
+  'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'string' | 'wstring' | 'time' | 'duration';
 
 /**
  * Field names of a time/duration struct: ROS 2 readers produce `{sec, nanosec}`, ROS 1 readers

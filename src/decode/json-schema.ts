@@ -14,7 +14,7 @@ import { SchemaPlanError, topColumns, type ColumnPlan, type TopColumn } from './
 
 export interface JsonCompiledSchema {
   columns: TopColumn[];
-  decode(data: Uint8Array): Record<string, unknown>;
+  decode: (data: Uint8Array) => Record<string, unknown>;
 }
 
 type JsonSchema = Record<string, unknown>;
@@ -43,7 +43,10 @@ class Planner {
   #deref(ref: string): JsonSchema | undefined {
     if (!ref.startsWith('#')) return undefined;
     let node: unknown = this.#root;
-    for (const raw of ref.slice(1).split('/').filter((p) => p !== '')) {
+    for (const raw of ref
+      .slice(1)
+      .split('/')
+      .filter((p) => p !== '')) {
       const key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
       node = isObject(node) ? node[key] : undefined;
     }

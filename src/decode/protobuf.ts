@@ -14,7 +14,7 @@ import { SchemaPlanError, topColumns, type ColumnPlan, type PrimitiveName, type 
 
 export interface ProtobufCompiledSchema {
   columns: TopColumn[];
-  decode(data: Uint8Array): Record<string, unknown>;
+  decode: (data: Uint8Array) => Record<string, unknown>;
 }
 
 type Fix = (value: unknown) => unknown;

@@ -16,7 +16,7 @@ import { compileSchemalessJson, tableNameForSchemalessTopic } from './schemaless
 
 export interface CompiledDecoder {
   columns: TopColumn[];
-  decode(data: Uint8Array): Record<string, unknown>;
+  decode: (data: Uint8Array) => Record<string, unknown>;
   /** A builder for one table of one span, fed raw message bytes. */
   tableBuilder(options: { blobThresholdBytes: number; blobs: BlobSink }): MessageTableBuilder;
 }
@@ -117,7 +117,10 @@ export function decoderFor(schema: SchemaInfo | undefined, options: Options, mes
   const encoding = messageEncoding ?? messageEncodingsOf(schemaEncoding)[0];
   const codec = encoding === undefined ? undefined : codecFor(schemaEncoding, encoding);
   if (codec === undefined) {
-    const what = schema === undefined ? `schemaless ${JSON.stringify(messageEncoding ?? '')} messages` : `schema encoding ${JSON.stringify(schemaEncoding)} with message encoding ${JSON.stringify(encoding ?? '')}`;
+    const what =
+      schema === undefined
+        ? `schemaless ${JSON.stringify(messageEncoding ?? '')} messages`
+        : `schema encoding ${JSON.stringify(schemaEncoding)} with message encoding ${JSON.stringify(encoding ?? '')}`;
     throw new Error(`${what} is not supported (supported: ${supportedList()})`);
   }
   const key = sha256Hex(`${schemaEncoding}\n${codec.messageEncoding}\n${schema?.name ?? ''}\n${options.blobThresholdBytes}\n${schema?.data ?? ''}`);
@@ -156,13 +159,22 @@ export function classifierFor(options: ClassifierOptions): (schema: SchemaInfo |
     if (schema === undefined || channel.schemaId === 0) {
       const codec = options.decodeSchemaless === true ? codecFor('', channel.messageEncoding) : undefined;
       if (codec === undefined) {
-        const schemaless = options.decodeSchemaless === true ? ` (without a schema only ${messageEncodingsOf('').map((e) => JSON.stringify(e)).join(', ')} can)` : '';
+        const schemaless =
+          options.decodeSchemaless === true
+            ? ` (without a schema only ${messageEncodingsOf('')
+                .map((e) => JSON.stringify(e))
+                .join(', ')} can)`
+            : '';
         return {
           ok: false,
           reason: `channel ${channel.topic} has no schema (schema id ${channel.schemaId}), so its ${JSON.stringify(channel.messageEncoding)} messages cannot be decoded${schemaless}`,
         };
       }
-      return { ok: true, fingerprint: sha256Hex(`schemaless\n${codec.messageEncoding}`), table: tableNameForSchemalessTopic(codec.messageEncoding, channel.topic) };
+      return {
+        ok: true,
+        fingerprint: sha256Hex(`schemaless\n${codec.messageEncoding}`),
+        table: tableNameForSchemalessTopic(codec.messageEncoding, channel.topic),
+      };
     }
     const pairs = messageEncodingsOf(schema.encoding);
     if (pairs.length === 0) {

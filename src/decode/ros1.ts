@@ -9,7 +9,7 @@ import { planColumns, type TopColumn } from './column-plan.ts';
 
 export interface Ros1CompiledSchema {
   columns: TopColumn[];
-  decode(data: Uint8Array): Record<string, unknown>;
+  decode: (data: Uint8Array) => Record<string, unknown>;
 }
 
 export function compileRos1Msg(text: string, options: { blobThresholdBytes: number }): Ros1CompiledSchema {

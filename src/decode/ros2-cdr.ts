@@ -54,7 +54,10 @@ function fixerFor(definitions: MessageDefinition[]): Fix | undefined {
       if (fix === undefined) continue;
       const one = fix;
       if (field.isArray === true) {
-        steps.push([field.name, isWstring(field) ? (v) => Array.from(v as { units: Uint16Array }[], (w) => unitsToString(w.units)) : (v) => (v as unknown[]).map(one)]);
+        steps.push([
+          field.name,
+          isWstring(field) ? (v) => Array.from(v as { units: Uint16Array }[], (w) => unitsToString(w.units)) : (v) => (v as unknown[]).map(one),
+        ]);
       } else {
         steps.push([field.name, one]);
       }

@@ -10,7 +10,7 @@ import { isServiceSchemaText, serviceEventSchemaText } from './ros2-service.ts';
 
 export interface Ros2CompiledSchema {
   definitions: MessageDefinition[];
-  decode(data: Uint8Array): Record<string, unknown>;
+  decode: (data: Uint8Array) => Record<string, unknown>;
 }
 
 /** ros2msg text; a `.srv` text (rosbag2 service event topics) is decoded as the event message. */

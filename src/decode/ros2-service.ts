@@ -82,7 +82,9 @@ export function serviceEventSchemaText(text: string, schemaName: string): string
   if (service === undefined) throw new Error(`schema ${schemaName} is not a service definition (no '---' line)`);
   const dividers = service.lines.filter(isDivider).length;
   if (service.kind === 'ACTION' || dividers > 1) {
-    throw new Error(`schema ${schemaName} is an action definition (.action text with ${dividers} '---' lines); action introspection topics are not decoded yet`);
+    throw new Error(
+      `schema ${schemaName} is an action definition (.action text with ${dividers} '---' lines); action introspection topics are not decoded yet`,
+    );
   }
   const idl = all.find((s) => s.kind === 'IDL');
   if (idl !== undefined) throw new Error(`service schema ${schemaName} has its dependency ${idl.name} as IDL, which cannot be mixed into a ros2msg definition`);

@@ -8,7 +8,7 @@ import type { MessageDefinition } from '@foxglove/message-definition';
 
 export interface Ros2Schema {
   definitions: MessageDefinition[];
-  decode(data: Uint8Array): Record<string, unknown>;
+  decode: (data: Uint8Array) => Record<string, unknown>;
 }
 
 /** Throws with the parser's own words when the schema text is not valid ros2msg. */

@@ -7,7 +7,7 @@ import type { TopColumn } from './column-plan.ts';
 
 export interface SchemalessCompiled {
   columns: TopColumn[];
-  decode(data: Uint8Array): Record<string, unknown>;
+  decode: (data: Uint8Array) => Record<string, unknown>;
 }
 
 export function compileSchemalessJson(): SchemalessCompiled {

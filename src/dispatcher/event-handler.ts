@@ -31,8 +31,21 @@ export function isRecordingKey(key: string, suffixes: string[]): boolean {
  * deduplicate on the job id; an explicit request (`rerun`) replaces a finished job with the
  * same id, since the ingest step itself skips what is already committed.
  */
-export async function enqueueIngest(queues: Queues, object: ObjectCreated, trigger: Trigger, options: { rerun?: boolean; reprocess?: boolean } = {}): Promise<void> {
-  const data: IngestJobData = { bucket: object.bucket, key: object.key, size: object.size, etag: object.etag, eventTime: object.eventTime, trigger, ...(options.reprocess ? { reprocess: true } : {}) };
+export async function enqueueIngest(
+  queues: Queues,
+  object: ObjectCreated,
+  trigger: Trigger,
+  options: { rerun?: boolean; reprocess?: boolean } = {},
+): Promise<void> {
+  const data: IngestJobData = {
+    bucket: object.bucket,
+    key: object.key,
+    size: object.size,
+    etag: object.etag,
+    eventTime: object.eventTime,
+    trigger,
+    ...(options.reprocess ? { reprocess: true } : {}),
+  };
   const jobId = ingestJobIdFor(object);
   const queue = queues.queue('ingest');
   if (options.rerun) {
@@ -40,7 +53,15 @@ export async function enqueueIngest(queues: Queues, object: ObjectCreated, trigg
     if (previous !== undefined && ((await previous.isCompleted()) || (await previous.isFailed()))) await previous.remove();
   }
   // The root of the recording's trace: every job of its flow carries this context on.
-  const attributes = { 'mcapflow.source.bucket': object.bucket, 'mcapflow.source.key': object.key, 'mcapflow.source.size': object.size, 'mcapflow.trigger': trigger, 'mcapflow.event_time': object.eventTime, 'messaging.destination.name': 'ingest', 'messaging.message.id': jobId };
+  const attributes = {
+    'mcapflow.source.bucket': object.bucket,
+    'mcapflow.source.key': object.key,
+    'mcapflow.source.size': object.size,
+    'mcapflow.trigger': trigger,
+    'mcapflow.event_time': object.eventTime,
+    'messaging.destination.name': 'ingest',
+    'messaging.message.id': jobId,
+  };
   await inSpan('object created', { kind: SpanKind.PRODUCER, attributes }, async () => {
     data.trace = traceCarrier();
     await queue.add('ingest', data, { jobId });

@@ -40,7 +40,12 @@ export async function quarantine(services: Services, recordingId: string, source
 }
 
 /** Runs `work`, turning input errors into a quarantine and anything else into a retry. */
-export async function orQuarantine<T>(services: Services, recordingId: string, source: RecordingSource, work: () => Promise<T>): Promise<T | { outcome: 'quarantined'; recordingId: string; reason: string }> {
+export async function orQuarantine<T>(
+  services: Services,
+  recordingId: string,
+  source: RecordingSource,
+  work: () => Promise<T>,
+): Promise<T | { outcome: 'quarantined'; recordingId: string; reason: string }> {
   try {
     return await work();
   } catch (error) {
@@ -92,7 +97,12 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
     const summary = await readIndexFromSummary(readable);
     const read: ReadAccounting = { fetched: readable.bytesFetched, needed: readable.bytesRequested };
     countBytesNeeded('plan', read.needed);
-    setSpanAttributes({ 'mcapflow.source.size': info.size, 'mcapflow.bytes.fetched': read.fetched, 'mcapflow.bytes.needed': read.needed, 'mcapflow.read_requests': readable.requests });
+    setSpanAttributes({
+      'mcapflow.source.size': info.size,
+      'mcapflow.bytes.fetched': read.fetched,
+      'mcapflow.bytes.needed': read.needed,
+      'mcapflow.read_requests': readable.requests,
+    });
     await job.log(`planning read ${read.fetched} bytes in ${readable.requests} requests for a ${info.size}-byte object`);
     if ('unusable' in summary) {
       const data: ScanJobData = { recordingId, source, eventTime, reprocess: job.data.reprocess, trace: traceCarrier() };

@@ -11,7 +11,8 @@ import { startRecordingFlow } from './start-flow.ts';
 import { countBytesNeeded } from '../observability/metrics.ts';
 import { setSpanAttributes } from '../observability/tracing.ts';
 
-export type ScanOutcome = { outcome: 'planned'; recordingId: string; damage: string[]; read: ReadAccounting } | { outcome: 'quarantined'; recordingId: string; reason: string };
+export type ScanOutcome =
+  { outcome: 'planned'; recordingId: string; damage: string[]; read: ReadAccounting } | { outcome: 'quarantined'; recordingId: string; reason: string };
 
 export async function processScan(services: Services, job: Job<ScanJobData>): Promise<ScanOutcome> {
   const { recordingId, source, eventTime, reprocess } = job.data;

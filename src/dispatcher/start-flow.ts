@@ -55,7 +55,13 @@ export async function startRecordingFlow(
   const ids = jobIds(recordingId);
   // Every job of the flow continues the trace of the planning job.
   const trace = traceCarrier();
-  setSpanAttributes({ 'mcapflow.recording.id': recordingId, 'mcapflow.plan.key': planKey, 'mcapflow.plan.spans': plan.spans.length, 'mcapflow.plan.tables': plan.tables.length, 'mcapflow.plan.topics': plan.topics.length });
+  setSpanAttributes({
+    'mcapflow.recording.id': recordingId,
+    'mcapflow.plan.key': planKey,
+    'mcapflow.plan.spans': plan.spans.length,
+    'mcapflow.plan.tables': plan.tables.length,
+    'mcapflow.plan.topics': plan.topics.length,
+  });
   // A finished flow of this recording is kept for a while for inspection. Ingest only gets here
   // when no manifest exists (it was never written, or was removed), so this is a re-run: clear
   // the old flow or the new one would be ignored as a duplicate. A flow still running is left
@@ -70,7 +76,11 @@ export async function startRecordingFlow(
   });
   // Jobs to count: index and extract per span, a convert per table, the commit, and the
   // ingest or scan job running this very function.
-  await status.set(recordingId, 'processing', { source: s3Uri(source.bucket, source.key), reason: null, jobsTotal: plan.spans.length * 2 + convertTables(plan).length + 2 });
+  await status.set(recordingId, 'processing', {
+    source: s3Uri(source.bucket, source.key),
+    reason: null,
+    jobsTotal: plan.spans.length * 2 + convertTables(plan).length + 2,
+  });
   await queues.flowProducer().add({
     name: 'commit',
     queueName: 'commit',

@@ -73,7 +73,9 @@ export interface ManifestInputs {
 
 function uniqueDamage(plan: RecordingPlan, index: IndexResult[], convert: ConvertResult[]): string[] {
   const bySpan: Damage[] = index.flatMap((r) => r.damaged);
-  const records = convert.flatMap((r) => (r.damaged ?? []).map((d) => `skipped the ${r.table === 'attachments' ? 'attachment' : 'metadata'} record at offset ${d.offset}: ${d.reason}`));
+  const records = convert.flatMap((r) =>
+    (r.damaged ?? []).map((d) => `skipped the ${r.table === 'attachments' ? 'attachment' : 'metadata'} record at offset ${d.offset}: ${d.reason}`),
+  );
   const seen = new Set<number>();
   const fromSpans: string[] = [];
   for (const d of bySpan.sort((a, b) => a.offset - b.offset)) {
@@ -188,4 +190,3 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
 export function serializeManifest(manifest: Manifest): string {
   return `${canonicalJson(manifest, 2)}\n`;
 }
-

@@ -49,7 +49,10 @@ export interface RecordingPlan {
 
 /** Whether a channel's messages can be decoded, and why not. */
 /** `table` overrides the schema-derived table name (schemaless channels are named by topic). */
-export type ClassifyChannel = (schema: SchemaInfo | undefined, channel: ChannelInfo) => { ok: true; fingerprint: string; table?: string } | { ok: false; reason: string };
+export type ClassifyChannel = (
+  schema: SchemaInfo | undefined,
+  channel: ChannelInfo,
+) => { ok: true; fingerprint: string; table?: string } | { ok: false; reason: string };
 
 export interface PlanInputs {
   recordingId: string;
@@ -93,7 +96,12 @@ export function buildPlan(inputs: PlanInputs): RecordingPlan {
       const table = verdict.table ?? tableNameForSchema(base.schemaName);
       const known = tableFingerprints.get(table);
       if (known !== undefined && known !== verdict.fingerprint) {
-        return { ...base, table: null, status: 'undecodable' as const, reason: `schema ${base.schemaName} appears with two different definitions in this recording; only the first is decoded` };
+        return {
+          ...base,
+          table: null,
+          status: 'undecodable' as const,
+          reason: `schema ${base.schemaName} appears with two different definitions in this recording; only the first is decoded`,
+        };
       }
       tableFingerprints.set(table, verdict.fingerprint);
       return { ...base, table, status: 'ok' as const, reason: null };

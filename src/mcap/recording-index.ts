@@ -71,7 +71,13 @@ export function schemaInfo(record: { id: number; name: string; encoding: string;
   return { id: record.id, name: record.name, encoding: record.encoding, data: Buffer.from(record.data).toString('base64') };
 }
 
-export function channelInfo(record: { id: number; schemaId: number; topic: string; messageEncoding: string; metadata: Map<string, string> | Record<string, string> }): ChannelInfo {
+export function channelInfo(record: {
+  id: number;
+  schemaId: number;
+  topic: string;
+  messageEncoding: string;
+  metadata: Map<string, string> | Record<string, string>;
+}): ChannelInfo {
   const metadata = record.metadata instanceof Map ? Object.fromEntries(record.metadata) : { ...record.metadata };
   return { id: record.id, schemaId: record.schemaId, topic: record.topic, messageEncoding: record.messageEncoding, metadata };
 }

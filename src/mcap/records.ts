@@ -86,7 +86,10 @@ export class ByteCursor {
 
   #need(n: number, what: string): void {
     if (this.offset + n > this.end) {
-      throw new InvalidRecordingError('CORRUPT_RECORD', `record field ${what} runs past the end of its record (needs ${n} bytes, ${this.end - this.offset} left)`);
+      throw new InvalidRecordingError(
+        'CORRUPT_RECORD',
+        `record field ${what} runs past the end of its record (needs ${n} bytes, ${this.end - this.offset} left)`,
+      );
     }
   }
 
@@ -220,12 +223,18 @@ export function forEachRecord(
     const opcode = view.getUint8(offset);
     const length = view.getBigUint64(offset + 1, true);
     if (length > BigInt(maxRecordBytes)) {
-      throw new InvalidRecordingError('RECORD_TOO_LARGE', `record at offset ${at} declares ${length} bytes, over the ${maxRecordBytes}-byte limit`, { offset: at });
+      throw new InvalidRecordingError('RECORD_TOO_LARGE', `record at offset ${at} declares ${length} bytes, over the ${maxRecordBytes}-byte limit`, {
+        offset: at,
+      });
     }
     const contentStart = offset + RECORD_PREFIX_BYTES;
     const contentEnd = contentStart + Number(length);
     if (contentEnd > end) {
-      throw new InvalidRecordingError('CORRUPT_RECORD', `record at offset ${at} declares ${length} bytes, past the end of the data (${end - contentStart} left)`, { offset: at });
+      throw new InvalidRecordingError(
+        'CORRUPT_RECORD',
+        `record at offset ${at} declares ${length} bytes, past the end of the data (${end - contentStart} left)`,
+        { offset: at },
+      );
     }
     visit({ opcode, offset, contentStart, contentEnd });
     offset = contentEnd;

@@ -188,7 +188,18 @@ export interface ScanOptions {
 /** Scans the byte stream of a whole file whose head was already validated. */
 export async function scanRecording(stream: AsyncIterable<Buffer>, options: ScanOptions): Promise<RecordingIndex> {
   await loadDecompressors();
-  const state: ScanState = { profile: '', library: '', schemas: new Map(), channels: new Map(), segments: [], damage: [], run: undefined, inSummary: false, attachments: [], metadata: [] };
+  const state: ScanState = {
+    profile: '',
+    library: '',
+    schemas: new Map(),
+    channels: new Map(),
+    segments: [],
+    damage: [],
+    run: undefined,
+    inSummary: false,
+    attachments: [],
+    metadata: [],
+  };
   const buffer = new RecordBuffer();
   let offset = 0;
   let magicChecked = false;
@@ -212,7 +223,10 @@ export async function scanRecording(stream: AsyncIterable<Buffer>, options: Scan
       if (length > BigInt(options.maxRecordBytes)) {
         closeRun(state);
         // A damaged summary loses no data: the data section before it was read whole.
-        if (!state.inSummary) state.damage.push(`stopped at offset ${offset}: a record declares ${length} bytes, over the ${options.maxRecordBytes}-byte limit, so the rest of the file could not be read`);
+        if (!state.inSummary)
+          state.damage.push(
+            `stopped at offset ${offset}: a record declares ${length} bytes, over the ${options.maxRecordBytes}-byte limit, so the rest of the file could not be read`,
+          );
         ended = true;
         break;
       }

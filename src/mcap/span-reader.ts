@@ -64,7 +64,12 @@ function collectSlots(bytes: Uint8Array, start: number, end: number, maxRecordBy
   return slots;
 }
 
-type Prepared = { bytes: Uint8Array; slots: RecordSlot[]; parsed: Map<RecordSlot, SchemaRecord | ChannelRecord>; locate: (slot: RecordSlot) => MessageLocation };
+type Prepared = {
+  bytes: Uint8Array;
+  slots: RecordSlot[];
+  parsed: Map<RecordSlot, SchemaRecord | ChannelRecord>;
+  locate: (slot: RecordSlot) => MessageLocation;
+};
 
 /** Parses schema and channel records up front, so visiting cannot fail on bad data. */
 function prepare(bytes: Uint8Array, slots: RecordSlot[], locate: Prepared['locate']): Prepared {

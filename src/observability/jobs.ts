@@ -63,7 +63,12 @@ function summarize(result: unknown): { attributes: Attributes; log: Record<strin
         countMessages('index', result.messages);
         const bytes = result.part?.bytes ?? 0;
         return {
-          attributes: { 'mcapflow.messages': result.messages, 'mcapflow.rows': result.part?.rows ?? 0, 'mcapflow.bytes.written': bytes, 'mcapflow.damaged_chunks': result.damaged.length },
+          attributes: {
+            'mcapflow.messages': result.messages,
+            'mcapflow.rows': result.part?.rows ?? 0,
+            'mcapflow.bytes.written': bytes,
+            'mcapflow.damaged_chunks': result.damaged.length,
+          },
           log: { messages: result.messages, bytes_written: bytes, damaged_chunks: result.damaged.length },
         };
       }
@@ -73,7 +78,13 @@ function summarize(result: unknown): { attributes: Attributes; log: Record<strin
         const decodeErrors = result.decodeErrors.reduce((n, e) => n + e.count, 0);
         countMessages('extract', rows);
         return {
-          attributes: { 'mcapflow.rows': rows, 'mcapflow.parts': result.parts.length, 'mcapflow.blob_packs': result.blobs.length, 'mcapflow.bytes.written': bytes, 'mcapflow.decode_errors': decodeErrors },
+          attributes: {
+            'mcapflow.rows': rows,
+            'mcapflow.parts': result.parts.length,
+            'mcapflow.blob_packs': result.blobs.length,
+            'mcapflow.bytes.written': bytes,
+            'mcapflow.decode_errors': decodeErrors,
+          },
           log: { rows, parts: result.parts.length, bytes_written: bytes, decode_errors: decodeErrors },
         };
       }

@@ -93,14 +93,14 @@ export const messagesTotal = new Counter({
 
 export const s3Requests = new Counter({
   name: 'mcapflow_s3_requests_total',
-  help: 'Object-storage requests, after the SDK\'s own retries, by operation (head, get, put, delete, list, and the multipart upload steps) and status (ok, not_found, error).',
+  help: "Object-storage requests, after the SDK's own retries, by operation (head, get, put, delete, list, and the multipart upload steps) and status (ok, not_found, error).",
   labelNames: ['op', 'status'] as const,
   registers,
 });
 
 export const cacheRequests = new Counter({
   name: 'mcapflow_cache_requests_total',
-  help: 'Cache lookups by cache (plan: the workers\' plan cache; object: the query layer\'s local copies of derived objects) and result (hit, miss).',
+  help: "Cache lookups by cache (plan: the workers' plan cache; object: the query layer's local copies of derived objects) and result (hit, miss).",
   labelNames: ['cache', 'result'] as const,
   registers,
 });
@@ -184,7 +184,7 @@ export const workerBusySeconds = new Counter({
 
 export const workerConcurrency = new Gauge({
   name: 'mcapflow_worker_concurrency',
-  help: 'Job slots of this process (sum of its workers\' concurrency), by queue.',
+  help: "Job slots of this process (sum of its workers' concurrency), by queue.",
   labelNames: ['queue'] as const,
   registers,
 });
@@ -201,7 +201,7 @@ const active = new Map<string, number>();
 
 export const workerBusyRatio = new Gauge({
   name: 'mcapflow_worker_busy_ratio',
-  help: 'Share of this process\'s job slots busy at scrape time (active jobs / concurrency), by queue. For averages use mcapflow_worker_busy_seconds_total.',
+  help: "Share of this process's job slots busy at scrape time (active jobs / concurrency), by queue. For averages use mcapflow_worker_busy_seconds_total.",
   labelNames: ['queue'] as const,
   registers,
   collect() {

@@ -26,7 +26,10 @@ function isTrue(value: string | undefined): boolean {
 /** Whether the environment asks for traces to be exported. */
 export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   if (isTrue(env.OTEL_SDK_DISABLED)) return false;
-  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (exporters.length > 0) return !exporters.includes('none');
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 }
@@ -100,7 +103,11 @@ export function recordSpanError(span: Span, error: unknown): void {
 }
 
 /** Runs `work` in a new span (child of the active one, or of `parent`), ending it after. */
-export async function inSpan<T>(name: string, options: { attributes?: Attributes; kind?: SpanKind; parent?: Context }, work: (span: Span) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  options: { attributes?: Attributes; kind?: SpanKind; parent?: Context },
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {} }, parent);
   try {

@@ -15,7 +15,12 @@ import type { ObjectStore } from '../storage/object-store.ts';
  * different existing manifest is then kept under manifests/superseded/<id>/<sha256>.json and
  * replaced. Without it, a different manifest is a conflict.
  */
-export async function writeManifest(store: ObjectStore, bucket: string, manifest: Manifest, options: { replace?: boolean } = {}): Promise<'written' | 'unchanged' | 'replaced'> {
+export async function writeManifest(
+  store: ObjectStore,
+  bucket: string,
+  manifest: Manifest,
+  options: { replace?: boolean } = {},
+): Promise<'written' | 'unchanged' | 'replaced'> {
   const key = manifestKey(manifest.recording_id);
   const body = serializeManifest(manifest);
   const existing = async (): Promise<string | undefined> => {

@@ -23,7 +23,8 @@ function fieldsOf(plan: RecordingPlan, table: string, blobThresholdBytes: number
   if (table === MESSAGES_TABLE) return MESSAGES_FIELDS;
   const topic = plan.topics.find((t) => t.table === table);
   const schema = topic && plan.schemas.find((s) => s.id === topic.schemaId);
-  if (topic === undefined || (schema === undefined && topic.schemaId !== 0)) throw new NotFoundError(`recording ${plan.recordingId} has no schema for table ${table}`);
+  if (topic === undefined || (schema === undefined && topic.schemaId !== 0))
+    throw new NotFoundError(`recording ${plan.recordingId} has no schema for table ${table}`);
   return tableFields(decoderFor(schema, { blobThresholdBytes }, topic.messageEncoding).columns);
 }
 
@@ -89,13 +90,18 @@ class ChannelTimes {
   }
 
   timing(): ChannelTiming[] {
-    return [...this.#times]
-      .sort(([a], [b]) => a - b)
-      .map(([channelId, list]) => ({ channelId, ...topicTiming(BigInt64Array.from(list)) }));
+    return [...this.#times].sort(([a], [b]) => a - b).map(([channelId, list]) => ({ channelId, ...topicTiming(BigInt64Array.from(list)) }));
   }
 }
 
-async function writeTable(ctx: OperatorContext, plan: RecordingPlan, table: string, file: number, params: Record<string, unknown>, data: arrow.Table): Promise<TableObject> {
+async function writeTable(
+  ctx: OperatorContext,
+  plan: RecordingPlan,
+  table: string,
+  file: number,
+  params: Record<string, unknown>,
+  data: arrow.Table,
+): Promise<TableObject> {
   const { parquetRowGroupRows } = ctx.settings;
   const address = contentAddress({
     recordingId: plan.recordingId,

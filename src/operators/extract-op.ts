@@ -54,7 +54,12 @@ export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, span
   await loadDecompressors();
   const { blobThresholdBytes, derivedBucket, maxRecordBytes } = ctx.settings;
   const addressOf = (slice: Record<string, unknown>): string =>
-    contentAddress({ recordingId: plan.recordingId, operator: OPERATOR_VERSIONS.extract, slice: { start: span.start, end: span.end, ...slice }, params: { blobThresholdBytes } });
+    contentAddress({
+      recordingId: plan.recordingId,
+      operator: OPERATOR_VERSIONS.extract,
+      slice: { start: span.start, end: span.end, ...slice },
+      params: { blobThresholdBytes },
+    });
   const blobs = new BlobPacks(derivedBucket, (pack) => addressOf({ blobPack: pack }));
 
   const schemasById = new Map(plan.schemas.map((s) => [s.id, s]));
@@ -72,19 +77,24 @@ export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, span
   }
 
   const errors = new Map<number, DecodeErrors>();
-  readSpan(bytes, span, { maxRecordBytes, validateCrc: true }, {
-    message(message) {
-      const target = byChannel.get(message.channelId);
-      if (target === undefined) return;
-      try {
-        target.builder.append(plan.recordingId, target.topic.topic, message.logTime, message.publishTime, message.data);
-      } catch (error) {
-        const e = errors.get(message.channelId);
-        if (e) e.count += 1;
-        else errors.set(message.channelId, { channelId: message.channelId, count: 1, first: error instanceof Error ? error.message : String(error) });
-      }
+  readSpan(
+    bytes,
+    span,
+    { maxRecordBytes, validateCrc: true },
+    {
+      message(message) {
+        const target = byChannel.get(message.channelId);
+        if (target === undefined) return;
+        try {
+          target.builder.append(plan.recordingId, target.topic.topic, message.logTime, message.publishTime, message.data);
+        } catch (error) {
+          const e = errors.get(message.channelId);
+          if (e) e.count += 1;
+          else errors.set(message.channelId, { channelId: message.channelId, count: 1, first: error instanceof Error ? error.message : String(error) });
+        }
+      },
     },
-  });
+  );
 
   // Blobs first: a part must never reference a blob that is not stored yet.
   const storedBlobs: StoredObject[] = [];

@@ -19,10 +19,15 @@ export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIn
   await loadDecompressors();
 
   const builder = new MessagesBuilder(new Map(plan.channels.map((c) => [c.id, c.topic])));
-  const damaged = readSpan(bytes, span, { maxRecordBytes: ctx.settings.maxRecordBytes, validateCrc: true }, {
-    channel: (record) => builder.learnChannel(record.id, record.topic),
-    message: (message, where) => builder.add(message, where),
-  });
+  const damaged = readSpan(
+    bytes,
+    span,
+    { maxRecordBytes: ctx.settings.maxRecordBytes, validateCrc: true },
+    {
+      channel: (record) => builder.learnChannel(record.id, record.topic),
+      message: (message, where) => builder.add(message, where),
+    },
+  );
 
   const rows = builder.rowCount;
   let part: IndexResult['part'] = null;

@@ -50,7 +50,8 @@ async function readAttachment(ctx: OperatorContext, plan: RecordingPlan, ref: No
   const mediaType = c.string();
   const dataLength = Number(c.uint64());
   const dataOffset = ref.offset + c.offset;
-  if (dataOffset + dataLength > ref.offset + ref.length) throw new InvalidRecordingError('CORRUPT_RECORD', `attachment at offset ${ref.offset} declares more data than its record holds`);
+  if (dataOffset + dataLength > ref.offset + ref.length)
+    throw new InvalidRecordingError('CORRUPT_RECORD', `attachment at offset ${ref.offset} declares more data than its record holds`);
   const hash = createHash('sha256');
   if (dataLength > 0) {
     const body = await ctx.store.stream(bucket, key, 'span', { start: dataOffset, end: dataOffset + dataLength });
@@ -92,7 +93,7 @@ export async function attachmentsTable(ctx: OperatorContext, plan: RecordingPlan
       BigInt(a.dataLength),
       { inline: null, uri, offset: BigInt(a.dataOffset), length: BigInt(a.dataLength), sha256: a.sha256 },
     ];
-    row.forEach((value, i) => (builders[i] as arrow.Builder<arrow.DataType>).append(value as never));
+    row.forEach((value, i) => (builders[i] as arrow.Builder<arrow.DataType>).append(value));
     rows += 1;
   }
   return { table: tableFromBuilders(ATTACHMENTS_FIELDS, builders, rows), damaged };
@@ -114,7 +115,7 @@ export async function metadataTable(ctx: OperatorContext, plan: RecordingPlan): 
       damaged.push(damageOf(error, ref.offset));
       continue;
     }
-    row.forEach((value, i) => (builders[i] as arrow.Builder<arrow.DataType>).append(value as never));
+    row.forEach((value, i) => (builders[i] as arrow.Builder<arrow.DataType>).append(value));
     rows += 1;
   }
   return { table: tableFromBuilders(METADATA_FIELDS, builders, rows), damaged };

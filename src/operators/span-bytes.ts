@@ -40,7 +40,11 @@ function takeShared(key: string, fetch: () => Promise<Uint8Array>): { bytes: Pro
 }
 
 /** The bytes of one span: a single ranged GET over all of its chunks. */
-export async function fetchSpan(ctx: OperatorContext, plan: RecordingPlan, spanIndex: number): Promise<{ span: Span; bytes: Uint8Array; read: ReadAccounting }> {
+export async function fetchSpan(
+  ctx: OperatorContext,
+  plan: RecordingPlan,
+  spanIndex: number,
+): Promise<{ span: Span; bytes: Uint8Array; read: ReadAccounting }> {
   const span = plan.spans[spanIndex];
   if (span === undefined) throw new NotFoundError(`recording ${plan.recordingId} has no span ${spanIndex} (it has ${plan.spans.length})`);
   const { bucket, key } = plan.source;
@@ -52,6 +56,13 @@ export async function fetchSpan(ctx: OperatorContext, plan: RecordingPlan, spanI
   // The metric pairs each GET with what it was needed for (scan amplification stays
   // fetched / needed ≥ 1); a job that took its partner's bytes added no read to explain.
   if (take.fetched) countBytesNeeded('span', needed);
-  setSpanAttributes({ 'mcapflow.span.index': span.index, 'mcapflow.span.start': span.start, 'mcapflow.span.end': span.end, 'mcapflow.span.segments': span.segments.length, 'mcapflow.bytes.fetched': fetched, 'mcapflow.bytes.needed': needed });
+  setSpanAttributes({
+    'mcapflow.span.index': span.index,
+    'mcapflow.span.start': span.start,
+    'mcapflow.span.end': span.end,
+    'mcapflow.span.segments': span.segments.length,
+    'mcapflow.bytes.fetched': fetched,
+    'mcapflow.bytes.needed': needed,
+  });
   return { span, bytes, read: { fetched, needed } };
 }

@@ -127,7 +127,8 @@ export class DeadLetters {
     const letter = await this.get(id);
     if (letter === undefined) throw new NotFoundError(`no dead-letter entry ${id}`);
     const job = await this.#queues.queue(letter.queue).getJob(letter.jobId);
-    if (job === undefined) throw new NotFoundError(`job ${letter.jobId} of dead-letter entry ${id} no longer exists in queue ${letter.queue}; re-ingest its recording instead`);
+    if (job === undefined)
+      throw new NotFoundError(`job ${letter.jobId} of dead-letter entry ${id} no longer exists in queue ${letter.queue}; re-ingest its recording instead`);
     const retried: string[] = [];
     if (await this.#retryIfFailed(letter.queue, job)) retried.push(job.id!);
     const parentRef = job.parent;

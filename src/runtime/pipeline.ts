@@ -59,7 +59,19 @@ export async function startPipeline(config: Config, env: Environment, roles: Pip
     if (filed > 0) log.warn({ filed }, 'filed dead-letter entries for failed jobs that had none');
   }
   for (const worker of workers) {
-    worker.on('failed', (job, error) => log.warn({ queue: worker.name, kind: job?.name, job_id: job?.id, recording_id: (job?.data as { recordingId?: string } | undefined)?.recordingId, err: error.message, attempts: job?.attemptsMade }, 'job failed'));
+    worker.on('failed', (job, error) =>
+      log.warn(
+        {
+          queue: worker.name,
+          kind: job?.name,
+          job_id: job?.id,
+          recording_id: (job?.data as { recordingId?: string } | undefined)?.recordingId,
+          err: error.message,
+          attempts: job?.attemptsMade,
+        },
+        'job failed',
+      ),
+    );
   }
   return {
     services,

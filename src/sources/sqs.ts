@@ -80,7 +80,10 @@ export function startSqsSource(config: Config, services: Services, log: Logger, 
         if (result.invalid) log.warn({ message_id: message.MessageId, reason: result.invalid }, 'SQS message is not an S3 event notification; deleted');
         for (const o of result.outcome?.enqueued ?? []) log.info({ bucket: o.bucket, key: o.key }, 'sqs: ingest enqueued');
         await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! })).catch((error: unknown) => {
-          log.warn({ message_id: message.MessageId, err: describeError(error) }, 'SQS delete failed; the message will be delivered again (duplicates collapse)');
+          log.warn(
+            { message_id: message.MessageId, err: describeError(error) },
+            'SQS delete failed; the message will be delivered again (duplicates collapse)',
+          );
         });
       }
     }

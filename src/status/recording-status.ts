@@ -67,7 +67,11 @@ export class RecordingStatusStore {
    * page; `state` filters. Pages are stable while recordings keep changing: the cursor is
    * the (update time, id) of the last item returned.
    */
-  async list(options: { limit: number; cursor?: string | undefined; state?: RecordingState | undefined }): Promise<{ items: RecordingStatus[]; next: string | null }> {
+  async list(options: {
+    limit: number;
+    cursor?: string | undefined;
+    state?: RecordingState | undefined;
+  }): Promise<{ items: RecordingStatus[]; next: string | null }> {
     const items: RecordingStatus[] = [];
     let [maxScore, afterId] = options.cursor ? decodeCursor(options.cursor) : ['+inf', ''];
     let next: string | null = null;

@@ -114,7 +114,7 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
   }
   const partCount = Math.max(1, Math.ceil(size / journal.partBytes));
   const done = new Set(journal.parts.map((p) => p.partNumber));
-  let uploadedBytes = journal.parts.reduce((n, p) => n + Math.min(journal!.partBytes, size - (p.partNumber - 1) * journal!.partBytes), 0);
+  let uploadedBytes = journal.parts.reduce((n, p) => n + Math.min(journal.partBytes, size - (p.partNumber - 1) * journal.partBytes), 0);
   let partsUploaded = 0;
   const handle = await open(path, 'r');
   try {
@@ -125,7 +125,7 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
       const body = Buffer.alloc(length);
       await handle.read(body, 0, length, start);
       const partSha = createHash('sha256').update(body).digest('base64');
-      const etag = await pRetry(() => store.uploadPart(bucket, key, journal!.uploadId, partNumber, body, partSha), {
+      const etag = await pRetry(() => store.uploadPart(bucket, key, journal.uploadId, partNumber, body, partSha), {
         retries: options.retries ?? 5,
         minTimeout: 500,
         factor: 2,
@@ -141,7 +141,7 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
     await handle.close();
   }
   const parts = [...journal.parts].sort((a, b) => a.partNumber - b.partNumber);
-  await pRetry(() => store.completeMultipartUpload(bucket, key, journal!.uploadId, parts), { retries: options.retries ?? 5, minTimeout: 500 });
+  await pRetry(() => store.completeMultipartUpload(bucket, key, journal.uploadId, parts), { retries: options.retries ?? 5, minTimeout: 500 });
   rmSync(file, { force: true });
   return { bucket, key, size, sha256, outcome: resumed ? 'resumed' : 'uploaded', partsUploaded };
 }

@@ -44,7 +44,12 @@ export interface ObjectStore {
   createMultipartUpload(bucket: string, key: string, options?: PutOptions): Promise<string>;
   /** Uploads one part; `sha256` (base64) is verified by S3 when given. Returns the part's ETag. */
   uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array, sha256?: string): Promise<string>;
-  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string; sha256?: string | undefined }[]): Promise<PutResult>;
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string; sha256?: string | undefined }[],
+  ): Promise<PutResult>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   delete(bucket: string, key: string): Promise<void>;
   /** Every object under a prefix, in key order, paginated underneath. */

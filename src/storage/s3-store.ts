@@ -135,9 +135,7 @@ export class S3Store implements ObjectStore {
   async stream(bucket: string, key: string, purpose: ReadPurpose, range?: { start: number; end: number }): Promise<Readable> {
     try {
       const out = await this.#send('get', bucket, key, () =>
-        this.#client.send(
-          new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}) }),
-        ),
+        this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}) })),
       );
       const body = out.Body as Readable;
       body.on('data', (chunk: Buffer) => this.#observer.onRead?.(purpose, chunk.length));
@@ -172,7 +170,15 @@ export class S3Store implements ObjectStore {
   async createMultipartUpload(bucket: string, key: string, options: PutOptions = {}): Promise<string> {
     try {
       const out = await this.#send('create-multipart', bucket, key, () =>
-        this.#client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: options.contentType, Metadata: options.metadata, ChecksumAlgorithm: 'SHA256' })),
+        this.#client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            ContentType: options.contentType,
+            Metadata: options.metadata,
+            ChecksumAlgorithm: 'SHA256',
+          }),
+        ),
       );
       return out.UploadId!;
     } catch (error) {
@@ -192,7 +198,12 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string; sha256?: string | undefined }[]): Promise<PutResult> {
+  async completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string; sha256?: string | undefined }[],
+  ): Promise<PutResult> {
     try {
       const out = await this.#send('complete-multipart', bucket, key, () =>
         this.#client.send(
@@ -212,7 +223,9 @@ export class S3Store implements ObjectStore {
 
   async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
     try {
-      await this.#send('abort-multipart', bucket, key, () => this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })));
+      await this.#send('abort-multipart', bucket, key, () =>
+        this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })),
+      );
     } catch (error) {
       if (!isNotFound(error)) throw toStorageError('AbortMultipartUpload', bucket, key, error);
     }

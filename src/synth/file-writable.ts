@@ -22,10 +22,7 @@ export class BufferedFileWritable implements IWritable {
     this.#onFlush = onFlush;
   }
 
-  static async create(
-    path: string,
-    options: { blockBytes?: number; onFlush?: (bytesOnDisk: number) => void } = {},
-  ): Promise<BufferedFileWritable> {
+  static async create(path: string, options: { blockBytes?: number; onFlush?: (bytesOnDisk: number) => void } = {}): Promise<BufferedFileWritable> {
     const fh = await open(path, 'w');
     return new BufferedFileWritable(fh, options.blockBytes ?? DEFAULT_BLOCK_BYTES, options.onFlush);
   }

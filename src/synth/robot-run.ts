@@ -64,8 +64,7 @@ export async function generateRobotRun(options: RobotRunOptions): Promise<RobotR
     ...options.writerOptions,
   };
   const chunked = writerOptions.useChunks !== false;
-  const initialRatio =
-    chunked && writerOptions.compressChunk ? sampleCompressionRatio(seed, startNs, writerOptions.compressChunk) : 1;
+  const initialRatio = chunked && writerOptions.compressChunk ? sampleCompressionRatio(seed, startNs, writerOptions.compressChunk) : 1;
 
   const writable = await BufferedFileWritable.create(options.path, { onFlush: options.onProgress });
   try {
@@ -99,11 +98,7 @@ interface RunPlan {
   repeatChannels: boolean;
 }
 
-async function writeRun(
-  writable: BufferedFileWritable,
-  writerOptions: RobotRunWriterOptions,
-  plan: RunPlan,
-): Promise<RobotRunSummary> {
+async function writeRun(writable: BufferedFileWritable, writerOptions: RobotRunWriterOptions, plan: RunPlan): Promise<RobotRunSummary> {
   const writer = new McapWriter({ ...writerOptions, writable });
   await writer.start({ profile: 'ros2', library: SYNTH_LIBRARY });
 
@@ -120,11 +115,9 @@ async function writeRun(
       schemaBytes += 1 + 8 + 2 + 4 + spec.schemaName.length + 4 + 'ros2msg'.length + 4 + data.byteLength;
     }
     const metadata = new Map([['offered_qos_profiles', offeredQosYaml(spec)]]);
-    channelIds.push(
-      await writer.registerChannel({ topic: spec.topic, schemaId, messageEncoding: 'cdr', metadata }),
-    );
-    channelBytes += 1 + 8 + 2 + 2 + 4 + spec.topic.length + 4 + 3 + 4 + 4 + 'offered_qos_profiles'.length + 4 +
-      (metadata.get('offered_qos_profiles')?.length ?? 0);
+    channelIds.push(await writer.registerChannel({ topic: spec.topic, schemaId, messageEncoding: 'cdr', metadata }));
+    channelBytes +=
+      1 + 8 + 2 + 2 + 4 + spec.topic.length + 4 + 3 + 4 + 4 + 'offered_qos_profiles'.length + 4 + (metadata.get('offered_qos_profiles')?.length ?? 0);
   }
 
   const estimator = new SizeEstimator({
@@ -140,7 +133,7 @@ async function writeRun(
   const counts = STREAMS.map(() => 0);
   let nextCheckNs = STOP_CHECK_INTERVAL_NS;
   let previousEstimate = estimator.estimate();
-  let durationNs = 0;
+  let durationNs: number;
   for (;;) {
     const offsetNs = sim.peekOffsetNs();
     if (offsetNs >= nextCheckNs) {

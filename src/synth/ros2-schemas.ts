@@ -15,8 +15,20 @@ export type Ros2SchemaName = (typeof ROS2_SCHEMA_NAMES)[number];
 const MSG_FIELD_TYPE_RE = /(?:^|\n)\s*([a-zA-Z0-9_/]+)(?:\[[^\]]*\])?\s+/g;
 
 const PRIMITIVE_TYPES = new Set([
-  'bool', 'byte', 'char', 'float32', 'float64', 'int8', 'uint8',
-  'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'string',
+  'bool',
+  'byte',
+  'char',
+  'float32',
+  'float64',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'string',
 ]);
 
 const DELIMITER = '='.repeat(80);

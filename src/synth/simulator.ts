@@ -3,14 +3,7 @@ import { CdrEncoder } from './cdr-encoder.ts';
 import { LIDAR_POINTS, LIDAR_POINT_STEP, LidarScanner } from './lidar.ts';
 import { Prng } from './prng.ts';
 import { ROS2_SCHEMAS, type Ros2SchemaName } from './ros2-schemas.ts';
-import {
-  newRobotState,
-  robotStateAt,
-  rpyToQuaternion,
-  yawToQuaternion,
-  type Quaternion,
-  type RobotState,
-} from './trajectory.ts';
+import { newRobotState, robotStateAt, rpyToQuaternion, yawToQuaternion, type Quaternion, type RobotState } from './trajectory.ts';
 
 export interface StreamSpec {
   topic: string;
@@ -97,9 +90,7 @@ export class RobotSimulator {
     this.#camera = new JpegSynth(stream(4));
     this.#gyroBias = stream(5).gaussian(0.002);
     this.#imuYaw = robotStateAt(0, this.#state).yaw;
-    this.#encoders = STREAMS.map(
-      (s) => new CdrEncoder(ROS2_SCHEMAS[s.schemaName], s.schemaName === 'sensor_msgs/msg/PointCloud2' ? 72_000 : 4096),
-    );
+    this.#encoders = STREAMS.map((s) => new CdrEncoder(ROS2_SCHEMAS[s.schemaName], s.schemaName === 'sensor_msgs/msg/PointCloud2' ? 72_000 : 4096));
   }
 
   /** Nanoseconds after the start at which the next message is stamped. */
@@ -217,12 +208,7 @@ export class RobotSimulator {
   #pointCloud(state: RobotState, stamp: Stamp): unknown {
     const c = Math.cos(state.yaw);
     const s = Math.sin(state.yaw);
-    const data = this.#lidar.scan(
-      state.x + c * LIDAR_MOUNT.x - s * LIDAR_MOUNT.y,
-      state.y + s * LIDAR_MOUNT.x + c * LIDAR_MOUNT.y,
-      LIDAR_MOUNT.z,
-      state.yaw,
-    );
+    const data = this.#lidar.scan(state.x + c * LIDAR_MOUNT.x - s * LIDAR_MOUNT.y, state.y + s * LIDAR_MOUNT.x + c * LIDAR_MOUNT.y, LIDAR_MOUNT.z, state.yaw);
     return {
       header: { stamp, frame_id: 'lidar_link' },
       height: 1,
@@ -242,13 +228,7 @@ interface Stamp {
   nanosec: number;
 }
 
-function transform(
-  stamp: Stamp,
-  parent: string,
-  child: string,
-  t: { x: number; y: number; z: number },
-  q: Quaternion,
-): unknown {
+function transform(stamp: Stamp, parent: string, child: string, t: { x: number; y: number; z: number }, q: Quaternion): unknown {
   return {
     header: { stamp, frame_id: parent },
     child_frame_id: child,

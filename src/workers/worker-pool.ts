@@ -51,7 +51,11 @@ async function onFailed(services: Services, queue: PipelineQueue, job: Job<{ rec
   const letter = await services.deadLetters.add(queue, job);
   countJob(queue, job.name, 'dlq');
   if (job.data.recordingId) {
-    await recordFailure(services, job.data.recordingId, `${job.name} job ${job.id} failed after ${job.attemptsMade} attempt(s): ${describeError(error)} (dead-letter entry ${letter.id})`);
+    await recordFailure(
+      services,
+      job.data.recordingId,
+      `${job.name} job ${job.id} failed after ${job.attemptsMade} attempt(s): ${describeError(error)} (dead-letter entry ${letter.id})`,
+    );
   }
 }
 
@@ -65,8 +69,12 @@ async function recordFailure(services: Services, recordingId: string, reason: st
 export function startWorkerPool(services: Services, options: PoolOptions): Worker[] {
   const { queues, operators } = services;
   const workers = [
-    queues.worker<SpanJobData, unknown>('index', async (job) => runIndex(operators, await operators.loadPlan(job.data.planKey), job.data.span), { concurrency: options.concurrency }),
-    queues.worker<SpanJobData, unknown>('extract', async (job) => runExtract(operators, await operators.loadPlan(job.data.planKey), job.data.span), { concurrency: options.concurrency }),
+    queues.worker<SpanJobData, unknown>('index', async (job) => runIndex(operators, await operators.loadPlan(job.data.planKey), job.data.span), {
+      concurrency: options.concurrency,
+    }),
+    queues.worker<SpanJobData, unknown>('extract', async (job) => runExtract(operators, await operators.loadPlan(job.data.planKey), job.data.span), {
+      concurrency: options.concurrency,
+    }),
     queues.worker<ConvertJobData, unknown>(
       'convert',
       async (job) => runConvert(operators, await operators.loadPlan(job.data.planKey), job.data.table, job.data.parts),

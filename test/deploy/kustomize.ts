@@ -272,10 +272,10 @@ function strategicMerge(target: Json, patch: Json, strategic: boolean, field = '
 function mergeList(current: Json[], patch: Json[], field: string): Json[] {
   let key = MERGE_KEYS[field];
   if (field === 'ports') key = patch.some((p) => isObject(p) && 'containerPort' in p) ? 'containerPort' : 'port';
-  if (key === undefined || !patch.every((p) => isObject(p) && p[key!] !== undefined)) return patch.map((v) => clone(v));
+  if (key === undefined || !patch.every((p) => isObject(p) && p[key] !== undefined)) return patch.map((v) => clone(v));
   const out = current.map((v) => clone(v));
   for (const item of patch as JsonObject[]) {
-    const index = out.findIndex((c) => isObject(c) && c[key!] === item[key!]);
+    const index = out.findIndex((c) => isObject(c) && c[key] === item[key]);
     if (item.$patch === 'delete') {
       if (index >= 0) out.splice(index, 1);
     } else if (index >= 0) {
@@ -541,7 +541,7 @@ function podSpecs(obj: K8sObject): JsonObject[] {
   if (obj.kind === 'Pod') return [spec];
   if (obj.kind === 'CronJob') {
     const inner = ((spec.jobTemplate as JsonObject | undefined)?.spec as JsonObject | undefined)?.template as JsonObject | undefined;
-    return isObject(inner?.spec) ? [inner!.spec as JsonObject] : [];
+    return isObject(inner?.spec) ? [inner.spec] : [];
   }
   const template = spec.template as JsonObject | undefined;
   return isObject(template) && isObject(template.spec) ? [template.spec] : [];

@@ -35,7 +35,11 @@ export async function startAdmin(label: string, overrides: Record<string, string
       const headers: Record<string, string> = {};
       if (token !== null) headers.authorization = `Bearer ${token}`;
       if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${url}${path}`, { method, headers, ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
       const text = await response.text();
       let parsed: unknown = text;
       try {

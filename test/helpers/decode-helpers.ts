@@ -28,6 +28,7 @@ export function plain(v: unknown): unknown {
   if (v instanceof arrow.Vector) return [...v].map(plain);
   if (v instanceof Uint8Array) return [...v];
   const row = v as { toJSON?: () => object } | null;
-  if (row !== null && typeof row === 'object' && typeof row.toJSON === 'function') return Object.fromEntries(Object.entries(row.toJSON()).map(([k, x]) => [k, plain(x)]));
+  if (row !== null && typeof row === 'object' && typeof row.toJSON === 'function')
+    return Object.fromEntries(Object.entries(row.toJSON()).map(([k, x]) => [k, plain(x)]));
   return v;
 }

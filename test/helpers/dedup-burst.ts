@@ -31,7 +31,13 @@ export async function tinyRecording(index: number): Promise<Uint8Array> {
   const channelId = await writer.registerChannel({ topic: '/chatter', schemaId, messageEncoding: 'cdr', metadata: new Map() });
   const encode = cdrEncoder(STRING_SCHEMA.text);
   for (let i = 0; i < 3; i++) {
-    await writer.addMessage({ channelId, sequence: i, logTime: BigInt(index * 1000 + i), publishTime: BigInt(index * 1000 + i), data: encode({ data: `recording ${index} message ${i}` }) });
+    await writer.addMessage({
+      channelId,
+      sequence: i,
+      logTime: BigInt(index * 1000 + i),
+      publishTime: BigInt(index * 1000 + i),
+      data: encode({ data: `recording ${index} message ${i}` }),
+    });
   }
   await writer.end();
   return writable.bytes();
@@ -50,23 +56,46 @@ export async function runDedupBurst(recordings: number, announcements: number, o
       const info = (await store.head(bucket, key))!;
       objects.push({ key, size: info.size, etag: info.etag!, id: recordingIdFor({ bucket, key, size: info.size, etag: info.etag }) });
     }
-    const consumers = await startPipeline(harness.config, { ...harness.env, embeddedS3: undefined }, { dispatcher: true, worker: true }, createLogger('silent'));
+    const consumers = await startPipeline(
+      harness.config,
+      { ...harness.env, embeddedS3: undefined },
+      { dispatcher: true, worker: true },
+      createLogger('silent'),
+    );
     try {
       const events = objects.flatMap((o) =>
         Array.from({ length: announcements }, () => ({
-          Records: [{ eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: bucket }, object: { key: o.key, size: o.size, eTag: `"${o.etag}"` } } }],
+          Records: [
+            {
+              eventName: 'ObjectCreated:Put',
+              eventTime: new Date().toISOString(),
+              s3: { bucket: { name: bucket }, object: { key: o.key, size: o.size, eTag: `"${o.etag}"` } },
+            },
+          ],
         })),
       );
       // Interleave so duplicates of one object arrive at different moments of the burst.
       events.sort(() => Math.random() - 0.5);
       const startedAt = Date.now();
       await Promise.all(events.map((event) => handleS3Event(event, { queues: consumers.services.queues, recordingSuffixes: ['.mcap'], keysUrlEncoded: true })));
-      await waitForFinal(consumers.services, objects.map((o) => o.id), { timeoutMs: 600_000 });
+      await waitForFinal(
+        consumers.services,
+        objects.map((o) => o.id),
+        { timeoutMs: 600_000 },
+      );
       const seconds = (Date.now() - startedAt) / 1000;
       let commits = 0;
       for await (const _ of store.list(harness.config.derivedBucket, MANIFEST_PREFIX)) commits += 1;
-      const ingestJobs = (await consumers.services.queues.queue('ingest').getJobCountByTypes('completed', 'failed', 'waiting', 'active', 'delayed'));
-      return { recordings, events: events.length, ingestJobs, commits, seconds, recordingsPerSecond: recordings / seconds, eventsPerSecond: events.length / seconds };
+      const ingestJobs = await consumers.services.queues.queue('ingest').getJobCountByTypes('completed', 'failed', 'waiting', 'active', 'delayed');
+      return {
+        recordings,
+        events: events.length,
+        ingestJobs,
+        commits,
+        seconds,
+        recordingsPerSecond: recordings / seconds,
+        eventsPerSecond: events.length / seconds,
+      };
     } finally {
       await consumers.stop();
     }

@@ -37,7 +37,14 @@ export async function startFakeSqs(): Promise<FakeSqs> {
           m.visibleAt = now + 30_000;
         }
         const respond = () =>
-          reply(200, { Messages: visible.map((m) => ({ MessageId: m.id, ReceiptHandle: m.receipt, Body: m.body, MD5OfBody: createHash('md5').update(m.body).digest('hex') })) });
+          reply(200, {
+            Messages: visible.map((m) => ({
+              MessageId: m.id,
+              ReceiptHandle: m.receipt,
+              Body: m.body,
+              MD5OfBody: createHash('md5').update(m.body).digest('hex'),
+            })),
+          });
         // Long polling, shortened: an empty queue answers after a moment, not 20 s.
         if (visible.length === 0) setTimeout(respond, 100);
         else respond();

@@ -117,7 +117,10 @@ export async function buildTestRecording(options: TestRecordingOptions = {}): Pr
   await writer.start({ profile: 'ros2', library: 'mcapflow-test' });
   const channels = new Map<string, number>();
   const encoders = new Map<number, (m: unknown) => Uint8Array>();
-  for (const [topic, schema] of [['/chatter', STRING_SCHEMA], ['/counter', COUNTER_SCHEMA]] as const) {
+  for (const [topic, schema] of [
+    ['/chatter', STRING_SCHEMA],
+    ['/counter', COUNTER_SCHEMA],
+  ] as const) {
     const schemaId = await writer.registerSchema({ name: schema.name, encoding: 'ros2msg', data: new TextEncoder().encode(schema.text) });
     const channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() });
     channels.set(topic, channelId);

@@ -61,7 +61,14 @@ export interface HarnessOptions {
 export async function startHarness(label: string, overrides: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), `mcapflow-${label}-`));
   const prefix = options.prefix ?? uniquePrefix(label);
-  const config = loadConfig({ MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_BACKOFF_MS: '100', ...overrides });
+  const config = loadConfig({
+    MCAPFLOW_HOME: home,
+    MCAPFLOW_PREFIX: prefix,
+    REDIS_URL: TEST_REDIS_URL,
+    MCAPFLOW_SPAWN_REDIS: 'false',
+    MCAPFLOW_BACKOFF_MS: '100',
+    ...overrides,
+  });
   const prepared = await prepareEnvironment(config);
   const env: Environment = options.s3Endpoint
     ? { ...prepared, endpoints: { ...prepared.endpoints, s3Endpoint: await options.s3Endpoint(prepared.endpoints.s3Endpoint!) } }

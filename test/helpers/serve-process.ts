@@ -27,12 +27,21 @@ export interface ServeProcess {
 export async function startServe(label: string, extraEnv: Record<string, string> = {}): Promise<ServeProcess> {
   const home = mkdtempSync(join(tmpdir(), `mcapflow-${label}-`));
   const prefix = uniquePrefix(label);
-  const env = { ...process.env, MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_LOG_LEVEL: 'info', MCAPFLOW_HTTP_PORT: '0', ...extraEnv };
+  const env = {
+    ...process.env,
+    MCAPFLOW_HOME: home,
+    MCAPFLOW_PREFIX: prefix,
+    REDIS_URL: TEST_REDIS_URL,
+    MCAPFLOW_SPAWN_REDIS: 'false',
+    MCAPFLOW_LOG_LEVEL: 'info',
+    MCAPFLOW_HTTP_PORT: '0',
+    ...extraEnv,
+  };
   const child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       const match = /"http":"([^"]+)"[^\n]*"msg":"mcapflow serving"/.exec(stderr);
       if (match) {
@@ -43,7 +52,8 @@ export async function startServe(label: string, extraEnv: Record<string, string>
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
   const cliEnv = { ...env, MCAPFLOW_LOG_LEVEL: 'warn' };
-  const spawnCli = (args: string[], more: Record<string, string> = {}) => spawn(process.execPath, [BIN, ...args], { env: { ...cliEnv, ...more }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnCli = (args: string[], more: Record<string, string> = {}) =>
+    spawn(process.execPath, [BIN, ...args], { env: { ...cliEnv, ...more }, stdio: ['ignore', 'pipe', 'pipe'] });
   return {
     home,
     prefix,
@@ -56,8 +66,8 @@ export async function startServe(label: string, extraEnv: Record<string, string>
         const cli = spawnCli(args, more);
         let out = '';
         let err = '';
-        cli.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-        cli.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+        cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        cli.stderr.on('data', (d: Buffer) => (err += d.toString()));
         cli.on('error', reject);
         cli.on('close', (code) => resolveRun({ code, stdout: out, stderr: err }));
       });

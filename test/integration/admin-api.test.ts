@@ -15,16 +15,22 @@ let proxy: FaultProxy;
 let talkerId: string;
 
 function s3Event(bucket: string, key: string, size: number, etag: string) {
-  return { Records: [{ eventName: 'ObjectCreated:Put', eventTime: '2026-11-23T10:00:00Z', s3: { bucket: { name: bucket }, object: { key, size, eTag: etag } } }] };
+  return {
+    Records: [{ eventName: 'ObjectCreated:Put', eventTime: '2026-11-23T10:00:00Z', s3: { bucket: { name: bucket }, object: { key, size, eTag: etag } } }],
+  };
 }
 
 beforeAll(async () => {
-  admin = await startAdmin('admin', { MCAPFLOW_JOB_ATTEMPTS: '2', MCAPFLOW_BACKOFF_MS: '20', MCAPFLOW_QUERY_MAX_ROWS: '5' }, {
-    s3Endpoint: async (embedded) => {
-      proxy = await startFaultProxy(embedded);
-      return proxy.endpoint;
+  admin = await startAdmin(
+    'admin',
+    { MCAPFLOW_JOB_ATTEMPTS: '2', MCAPFLOW_BACKOFF_MS: '20', MCAPFLOW_QUERY_MAX_ROWS: '5' },
+    {
+      s3Endpoint: async (embedded) => {
+        proxy = await startFaultProxy(embedded);
+        return proxy.endpoint;
+      },
     },
-  });
+  );
   talkerId = (await admin.harness.process(fixture('talker').path)).recording_id;
 });
 
@@ -49,7 +55,20 @@ describe('authentication', () => {
   it('serves the OpenAPI document describing the routes', async () => {
     const { status, body } = await admin.call('GET', '/openapi.json', { token: null });
     expect(status).toBe(200);
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/v1/events/s3', '/v1/backfills', '/v1/backfills/{id}', '/v1/recordings', '/v1/recordings/{id}', '/v1/queues', '/v1/dlq', '/v1/dlq/{id}/retry', '/v1/dlq/retry-all', '/v1/query']));
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/events/s3',
+        '/v1/backfills',
+        '/v1/backfills/{id}',
+        '/v1/recordings',
+        '/v1/recordings/{id}',
+        '/v1/queues',
+        '/v1/dlq',
+        '/v1/dlq/{id}/retry',
+        '/v1/dlq/retry-all',
+        '/v1/query',
+      ]),
+    );
   });
 });
 
@@ -65,7 +84,10 @@ describe('S3 event webhook', () => {
   });
 
   it('acknowledges and ignores keys that are not recordings', async () => {
-    expect((await admin.call('POST', '/v1/events/s3', { token: TOKENS.webhook, body: s3Event('raw', 'notes/readme.txt', 10, '"x"') })).body).toEqual({ enqueued: 0, ignored: 1 });
+    expect((await admin.call('POST', '/v1/events/s3', { token: TOKENS.webhook, body: s3Event('raw', 'notes/readme.txt', 10, '"x"') })).body).toEqual({
+      enqueued: 0,
+      ignored: 1,
+    });
   });
 
   it('turns an event into a processed recording', async () => {
@@ -73,7 +95,10 @@ describe('S3 event webhook', () => {
     const key = 'webhook/cdr test.mcap';
     await store.put(admin.harness.config.rawBucket, key, readFileSync(fixture('cdr_test').path));
     const info = (await store.head(admin.harness.config.rawBucket, key))!;
-    const response = await admin.call('POST', '/v1/events/s3', { token: TOKENS.webhook, body: s3Event('raw', 'webhook/cdr+test.mcap', info.size, `"${info.etag}"`) });
+    const response = await admin.call('POST', '/v1/events/s3', {
+      token: TOKENS.webhook,
+      body: s3Event('raw', 'webhook/cdr+test.mcap', info.size, `"${info.etag}"`),
+    });
     expect(response.body).toEqual({ enqueued: 1, ignored: 0 });
     const id = recordingIdFor({ bucket: 'raw', key, size: info.size, etag: info.etag });
     expect((await waitForFinal(admin.harness.services, [id], { timeoutMs: 20_000 })).get(id)?.state).toBe('committed');
@@ -81,7 +106,10 @@ describe('S3 event webhook', () => {
 
   it('refuses bodies over the size limit with 413', async () => {
     const big = { Records: [], padding: 'x'.repeat(2 * 1024 * 1024) };
-    expect(await admin.call('POST', '/v1/events/s3', { token: TOKENS.webhook, body: big })).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
+    expect(await admin.call('POST', '/v1/events/s3', { token: TOKENS.webhook, body: big })).toMatchObject({
+      status: 413,
+      body: { error: { code: 'PAYLOAD_TOO_LARGE' } },
+    });
   });
 });
 
@@ -165,8 +193,16 @@ describe('read-only SQL', () => {
     const answer = await query(`SELECT data FROM std_msgs_msg_String WHERE recording_id = '${talkerId}' ORDER BY log_time`);
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ columns: ['data'], rows: [0, 1, 2, 3, 4].map((i) => [`Hello, world! ${i}`]), truncated: true });
-    const withQuery = await query(`WITH t AS (SELECT topic, count(*) AS n FROM messages WHERE recording_id = '${talkerId}' GROUP BY topic) SELECT * FROM t ORDER BY topic`);
-    expect(withQuery.body).toMatchObject({ rows: [['/rosout', 10], ['/topic', 10]], truncated: false });
+    const withQuery = await query(
+      `WITH t AS (SELECT topic, count(*) AS n FROM messages WHERE recording_id = '${talkerId}' GROUP BY topic) SELECT * FROM t ORDER BY topic`,
+    );
+    expect(withQuery.body).toMatchObject({
+      rows: [
+        ['/rosout', 10],
+        ['/topic', 10],
+      ],
+      truncated: false,
+    });
   });
 
   it.each([

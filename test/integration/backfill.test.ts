@@ -61,7 +61,9 @@ describe('backfills', () => {
   }, 60_000);
 
   it('filters by modification time and validates its input', async () => {
-    const future = await finished((await admin.call('POST', '/v1/backfills', { body: { bucket: 'raw', prefix: 'bf/', since: '2100-01-01T00:00:00Z' } })).body.id);
+    const future = await finished(
+      (await admin.call('POST', '/v1/backfills', { body: { bucket: 'raw', prefix: 'bf/', since: '2100-01-01T00:00:00Z' } })).body.id,
+    );
     expect(future).toMatchObject({ state: 'done', listed: 201, enqueued: 0, skipped: 201 });
     expect((await admin.call('POST', '/v1/backfills', { body: { bucket: 'raw', prefix: '../x' } })).body.error.code).toBe('BAD_KEY');
     expect((await admin.call('POST', '/v1/backfills', { body: { bucket: 'no-such-bucket', prefix: '' } })).body.error.code).toBe('BAD_ARGUMENT');

@@ -97,7 +97,17 @@ describe('bad input', () => {
   });
 
   it('quarantines what is not MCAP or is cut before its header', () => {
-    for (const name of ['zero-bytes', 'all-zeros', 'random-bytes', 'wrong-magic', 'truncated-at-1', 'truncated-at-7', 'truncated-at-8', 'truncated-at-12', 'absurd-header-length']) {
+    for (const name of [
+      'zero-bytes',
+      'all-zeros',
+      'random-bytes',
+      'wrong-magic',
+      'truncated-at-1',
+      'truncated-at-7',
+      'truncated-at-8',
+      'truncated-at-12',
+      'absurd-header-length',
+    ]) {
       expect(results.get(name)?.status, name).toBe('quarantined');
     }
     expect(results.get('zero-bytes')!.reason).toMatch(/empty/);

@@ -45,7 +45,10 @@ describe('CLI commands', () => {
   it('upload DIR sends every recording into the running serve, whose events process them', async () => {
     const out = await serve.cli(['upload', FIXTURES_DIR, '--prefix', 'fx/', '--json']);
     expect(out.code).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(6);
     expect(lines[0]).toMatchObject({ uri: 's3://raw/fx/cdr_test/cdr_test_0.mcap', outcome: 'uploaded', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const items = await untilCommitted(6);

@@ -18,7 +18,15 @@ const prefix = uniquePrefix('cli');
 function run(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_LOG_LEVEL: 'warn', ...extraEnv },
+      env: {
+        ...process.env,
+        MCAPFLOW_HOME: home,
+        MCAPFLOW_PREFIX: prefix,
+        REDIS_URL: TEST_REDIS_URL,
+        MCAPFLOW_SPAWN_REDIS: 'false',
+        MCAPFLOW_LOG_LEVEL: 'warn',
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -78,7 +86,9 @@ describe('mcapflow CLI', () => {
   it('cat fetches one message by range and prints it decoded', async () => {
     const id = JSON.parse((await run(['query', "SELECT recording_id FROM topics WHERE topic = '/topic'", '--json'])).stdout).rows[0][0] as string;
     // The talker's third /topic message is logged at 1585866236112411371 + … ; ask just after it.
-    const times = JSON.parse((await run(['query', `SELECT log_time FROM messages WHERE recording_id = '${id}' AND topic = '/topic' ORDER BY log_time`, '--json'])).stdout).rows.map((r: string[]) => r[0]);
+    const times = JSON.parse(
+      (await run(['query', `SELECT log_time FROM messages WHERE recording_id = '${id}' AND topic = '/topic' ORDER BY log_time`, '--json'])).stdout,
+    ).rows.map((r: string[]) => r[0]);
     const out = await run(['cat', id, '/topic', '--at', String(BigInt(times[2]) + 1n)]);
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({ recording_id: id, topic: '/topic', log_time: times[2], message: { data: 'Hello, world! 2' } });
@@ -102,7 +112,21 @@ describe('mcapflow CLI', () => {
     expect(result.stderr).toMatch(/MCAPFLOW_SPAN_MAX_BYTES="lots"/);
   });
 
-  it.each([['demo'], ['process'], ['query'], ['serve'], ['config'], ['upload'], ['inspect'], ['cat'], ['similar'], ['backfill'], ['status'], ['recordings'], ['dlq']])('%s --help explains the command', async (command) => {
+  it.each([
+    ['demo'],
+    ['process'],
+    ['query'],
+    ['serve'],
+    ['config'],
+    ['upload'],
+    ['inspect'],
+    ['cat'],
+    ['similar'],
+    ['backfill'],
+    ['status'],
+    ['recordings'],
+    ['dlq'],
+  ])('%s --help explains the command', async (command) => {
     const result = await run([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`Usage: mcapflow ${command}`));
@@ -111,7 +135,15 @@ describe('mcapflow CLI', () => {
 
   it('serve --role worker answers /healthz, /readyz and /metrics, runs until SIGTERM, then stops cleanly', async () => {
     const child = spawn(process.execPath, [BIN, 'serve', '--role', 'worker'], {
-      env: { ...process.env, MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false', MCAPFLOW_LOG_LEVEL: 'info', MCAPFLOW_HTTP_PORT: '0' },
+      env: {
+        ...process.env,
+        MCAPFLOW_HOME: home,
+        MCAPFLOW_PREFIX: prefix,
+        REDIS_URL: TEST_REDIS_URL,
+        MCAPFLOW_SPAWN_REDIS: 'false',
+        MCAPFLOW_LOG_LEVEL: 'info',
+        MCAPFLOW_HTTP_PORT: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -104,24 +104,48 @@ function ros2Topics(): TopicSpec[] {
   ] as const;
   const events = calls.flatMap(([a, b], i) => [
     event({ info: { event_type: 0, stamp: { sec: 10 + i, nanosec: 0 }, client_gid: gid, sequence_number: BigInt(i + 1) }, request: [{ a, b }], response: [] }),
-    event({ info: { event_type: 3, stamp: { sec: 10 + i, nanosec: 500 }, client_gid: gid, sequence_number: BigInt(i + 1) }, request: [], response: [{ sum: a + b }] }),
+    event({
+      info: { event_type: 3, stamp: { sec: 10 + i, nanosec: 500 }, client_gid: gid, sequence_number: BigInt(i + 1) },
+      request: [],
+      response: [{ sum: a + b }],
+    }),
   ]);
   const status = cdrEncoder(STATUS_MSG);
-  const statuses = [0, 1, 2, 3, 4].map((i) => status({ stamp: { sec: 100 + i, nanosec: i }, level: i % 3, name: `arm-${i}`, values: Float64Array.from({ length: i }, (_, k) => k / 2) }));
+  const statuses = [0, 1, 2, 3, 4].map((i) =>
+    status({ stamp: { sec: 100 + i, nanosec: i }, level: i % 3, name: `arm-${i}`, values: Float64Array.from({ length: i }, (_, k) => k / 2) }),
+  );
   return [
-    { topic: '/add_two_ints/_service_event', schema: { name: 'example_interfaces/srv/AddTwoInts_Event', encoding: 'ros2msg', data: utf8(ADD_TWO_INTS_SRV) }, messageEncoding: 'cdr', messages: events },
+    {
+      topic: '/add_two_ints/_service_event',
+      schema: { name: 'example_interfaces/srv/AddTwoInts_Event', encoding: 'ros2msg', data: utf8(ADD_TWO_INTS_SRV) },
+      messageEncoding: 'cdr',
+      messages: events,
+    },
     { topic: '/status', schema: { name: 'demo_msgs/msg/Status', encoding: 'ros2idl', data: utf8(STATUS_IDL) }, messageEncoding: 'cdr', messages: statuses },
   ];
 }
 
 // --- ROS 1 ----------------------------------------------------------------------------------
 
-const TEMPERATURE = ['Header header', 'float64 temperature', 'float64 variance', SEP, 'MSG: std_msgs/Header', 'uint32 seq', 'time stamp', 'string frame_id'].join('\n');
+const TEMPERATURE = [
+  'Header header',
+  'float64 temperature',
+  'float64 variance',
+  SEP,
+  'MSG: std_msgs/Header',
+  'uint32 seq',
+  'time stamp',
+  'string frame_id',
+].join('\n');
 
 function ros1Topics(): TopicSpec[] {
   const writer = new Ros1Writer(parse(TEMPERATURE));
-  const messages = [0, 1, 2, 3, 4, 5].map((i) => writer.writeMessage({ header: { seq: i, stamp: { sec: 3_000_000_000 + i, nsec: 250 }, frame_id: 'thermo' }, temperature: 20 + i / 4, variance: 0.01 }));
-  return [{ topic: '/temperature', schema: { name: 'sensor_msgs/Temperature', encoding: 'ros1msg', data: utf8(TEMPERATURE) }, messageEncoding: 'ros1', messages }];
+  const messages = [0, 1, 2, 3, 4, 5].map((i) =>
+    writer.writeMessage({ header: { seq: i, stamp: { sec: 3_000_000_000 + i, nsec: 250 }, frame_id: 'thermo' }, temperature: 20 + i / 4, variance: 0.01 }),
+  );
+  return [
+    { topic: '/temperature', schema: { name: 'sensor_msgs/Temperature', encoding: 'ros1msg', data: utf8(TEMPERATURE) }, messageEncoding: 'ros1', messages },
+  ];
 }
 
 // --- protobuf -------------------------------------------------------------------------------
@@ -147,11 +171,25 @@ function protobufTopics(): TopicSpec[] {
   const Sample = root.lookupType('demo.Sample');
   const Node = root.lookupType('demo.Node');
   const samples = [0, 1, 2, 3].map((i) =>
-    Sample.encode(Sample.fromObject({ id: String(2n ** 60n + BigInt(i)), label: `s${i}`, position: { x: i, y: -i }, weights: [i, i + 0.5], counts: { a: i, b: 10 * i }, payload: new Uint8Array(i === 3 ? 10_000 : 4).fill(i) })).finish(),
+    Sample.encode(
+      Sample.fromObject({
+        id: String(2n ** 60n + BigInt(i)),
+        label: `s${i}`,
+        position: { x: i, y: -i },
+        weights: [i, i + 0.5],
+        counts: { a: i, b: 10 * i },
+        payload: new Uint8Array(i === 3 ? 10_000 : 4).fill(i),
+      }),
+    ).finish(),
   );
   return [
     { topic: '/sample', schema: { name: 'demo.Sample', encoding: 'protobuf', data }, messageEncoding: 'protobuf', messages: samples },
-    { topic: '/tree', schema: { name: 'demo.Node', encoding: 'protobuf', data }, messageEncoding: 'protobuf', messages: [Node.encode(Node.fromObject({ name: 'root' })).finish()] },
+    {
+      topic: '/tree',
+      schema: { name: 'demo.Node', encoding: 'protobuf', data },
+      messageEncoding: 'protobuf',
+      messages: [Node.encode(Node.fromObject({ name: 'root' })).finish()],
+    },
   ];
 }
 
@@ -159,14 +197,27 @@ function protobufTopics(): TopicSpec[] {
 
 const ODOMETRY_SCHEMA = JSON.stringify({
   type: 'object',
-  properties: { seq: { type: 'integer' }, speed: { type: 'number' }, mode: { type: 'string' }, pose: { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } } }, tags: { type: 'array', items: { type: 'string' } } },
+  properties: {
+    seq: { type: 'integer' },
+    speed: { type: 'number' },
+    mode: { type: 'string' },
+    pose: { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } } },
+    tags: { type: 'array', items: { type: 'string' } },
+  },
 });
 
 function jsonTopics(): TopicSpec[] {
-  const odometry = [0, 1, 2].map((i) => utf8(JSON.stringify({ seq: i, speed: i * 1.5, mode: i === 1 ? 'auto' : 'manual', pose: { x: i, y: 2 * i }, tags: i === 2 ? ['fast', 'late'] : [] })));
+  const odometry = [0, 1, 2].map((i) =>
+    utf8(JSON.stringify({ seq: i, speed: i * 1.5, mode: i === 1 ? 'auto' : 'manual', pose: { x: i, y: 2 * i }, tags: i === 2 ? ['fast', 'late'] : [] })),
+  );
   return [
     { topic: '/odometry', schema: { name: 'demo.Odometry', encoding: 'jsonschema', data: utf8(ODOMETRY_SCHEMA) }, messageEncoding: 'json', messages: odometry },
-    { topic: '/fb', schema: { name: 'demo.Flat', encoding: 'flatbuffer', data: new Uint8Array([1, 2, 3]) }, messageEncoding: 'flatbuffer', messages: [new Uint8Array(8), new Uint8Array(8)] },
+    {
+      topic: '/fb',
+      schema: { name: 'demo.Flat', encoding: 'flatbuffer', data: new Uint8Array([1, 2, 3]) },
+      messageEncoding: 'flatbuffer',
+      messages: [new Uint8Array(8), new Uint8Array(8)],
+    },
   ];
 }
 
@@ -206,7 +257,12 @@ describe('decoders through the pipeline', () => {
   it('ros2: service events and a ros2idl topic become tables', async () => {
     const result = results.get('ros2')!;
     expect(result).toMatchObject({ status: 'committed', recovered: false, messages: 11 });
-    expect(topic('ros2', '/add_two_ints/_service_event')).toMatchObject({ status: 'ok', messages: 6, decode_errors: 0, table: 'example_interfaces_srv_AddTwoInts_Event' });
+    expect(topic('ros2', '/add_two_ints/_service_event')).toMatchObject({
+      status: 'ok',
+      messages: 6,
+      decode_errors: 0,
+      table: 'example_interfaces_srv_AddTwoInts_Event',
+    });
     expect(topic('ros2', '/status')).toMatchObject({ status: 'ok', messages: 5, decode_errors: 0, table: 'demo_msgs_msg_Status' });
 
     const events = await sql(
@@ -221,15 +277,25 @@ describe('decoders through the pipeline', () => {
       [0, 3, -5, 5, null, 16],
       [3, 3, null, null, 0, 16],
     ]);
-    const statuses = await sql(`SELECT stamp.sec, stamp.nanosec, level, name, len(values) FROM demo_msgs_msg_Status WHERE recording_id = '${result.recording_id}' ORDER BY log_time`);
+    const statuses = await sql(
+      `SELECT stamp.sec, stamp.nanosec, level, name, len(values) FROM demo_msgs_msg_Status WHERE recording_id = '${result.recording_id}' ORDER BY log_time`,
+    );
     expect(statuses).toEqual([0, 1, 2, 3, 4].map((i) => [100 + i, i, i % 3, `arm-${i}`, i]));
   });
 
   it('ros1: time decodes as {sec, nsec} with seconds past 2^31', async () => {
     const result = results.get('ros1')!;
     expect(result).toMatchObject({ status: 'committed', messages: 6 });
-    expect(topic('ros1', '/temperature')).toMatchObject({ status: 'ok', messages: 6, decode_errors: 0, table: 'sensor_msgs_Temperature', message_encoding: 'ros1' });
-    const rows = await sql(`SELECT header.seq, header.stamp.sec, header.stamp.nsec, header.frame_id, temperature FROM sensor_msgs_Temperature WHERE recording_id = '${result.recording_id}' ORDER BY log_time`);
+    expect(topic('ros1', '/temperature')).toMatchObject({
+      status: 'ok',
+      messages: 6,
+      decode_errors: 0,
+      table: 'sensor_msgs_Temperature',
+      message_encoding: 'ros1',
+    });
+    const rows = await sql(
+      `SELECT header.seq, header.stamp.sec, header.stamp.nsec, header.frame_id, temperature FROM sensor_msgs_Temperature WHERE recording_id = '${result.recording_id}' ORDER BY log_time`,
+    );
     expect(rows).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, 3_000_000_000 + i, 250, 'thermo', 20 + i / 4]));
   });
 
@@ -244,7 +310,9 @@ describe('decoders through the pipeline', () => {
       `SELECT CAST(id AS VARCHAR), label, position.y, weights, list_sort(list_transform(counts, e -> e.key || '=' || e.value)), payload.length, payload.uri IS NULL
        FROM demo_Sample WHERE recording_id = '${result.recording_id}' ORDER BY log_time`,
     );
-    expect(rows).toEqual([0, 1, 2, 3].map((i) => [String(2n ** 60n + BigInt(i)), `s${i}`, -i, [i, i + 0.5], [`a=${i}`, `b=${10 * i}`], i === 3 ? 10_000 : 4, i !== 3]));
+    expect(rows).toEqual(
+      [0, 1, 2, 3].map((i) => [String(2n ** 60n + BigInt(i)), `s${i}`, -i, [i, i + 0.5], [`a=${i}`, `b=${10 * i}`], i === 3 ? 10_000 : 4, i !== 3]),
+    );
   });
 
   it('json: jsonschema topics decode into columns; other encodings are undecodable but indexed', async () => {

@@ -39,7 +39,10 @@ describe('embedded default', () => {
     const home = mkdtempSync(join(tmpdir(), 'mcapflow-embedded-'));
     try {
       const config = loadConfig({ MCAPFLOW_HOME: home, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, MCAPFLOW_SPAWN_REDIS: 'false' });
-      await expect(prepareEnvironment(config)).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE', message: expect.stringMatching(/no Redis answers at .*MCAPFLOW_SPAWN_REDIS is off/) });
+      await expect(prepareEnvironment(config)).rejects.toMatchObject({
+        code: 'REDIS_UNAVAILABLE',
+        message: expect.stringMatching(/no Redis answers at .*MCAPFLOW_SPAWN_REDIS is off/),
+      });
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe('rosbag2 fixtures through the whole pipeline', () => {
   it.each(fixtures().map((f) => [f.name, f]))('%s commits with the per-topic counts of its metadata.yaml', (name, f) => {
-    const result = results.get(name as string)!;
+    const result = results.get(name)!;
     expect(result.status).toBe('committed');
     expect(result.recovered).toBe(false);
     const counts = new Map(result.topics.map((t) => [t.topic, t.messages]));
@@ -52,7 +52,9 @@ describe('rosbag2 fixtures through the whole pipeline', () => {
 
   it('decodes every primitive and array type of cdr_test', async () => {
     const id = results.get('cdr_test')!.recording_id;
-    const basic = await sql(`SELECT int32_value, uint64_value, bool_value FROM test_msgs_msg_BasicTypes WHERE recording_id = '${id}' ORDER BY log_time LIMIT 1`);
+    const basic = await sql(
+      `SELECT int32_value, uint64_value, bool_value FROM test_msgs_msg_BasicTypes WHERE recording_id = '${id}' ORDER BY log_time LIMIT 1`,
+    );
     expect(basic.rows[0]).toEqual([123, 0, false]);
     const arrays = await sql(
       `SELECT string_values, int64_values_default, uint64_values_default, defaults_values[1].int8_value, float64_values_default
@@ -89,7 +91,9 @@ describe('rosbag2 fixtures through the whole pipeline', () => {
   it('lists every committed recording and topic in the catalog tables', async () => {
     const recordings = await sql('SELECT count(*), sum(message_count) FROM recordings');
     expect(recordings.rows[0]).toEqual([fixtures().length, [...results.values()].reduce((n, r) => n + r.messages, 0)]);
-    const topics = await sql(`SELECT topic, message_count, table_name, status FROM topics WHERE recording_id = '${results.get('talker')!.recording_id}' ORDER BY topic`);
+    const topics = await sql(
+      `SELECT topic, message_count, table_name, status FROM topics WHERE recording_id = '${results.get('talker')!.recording_id}' ORDER BY topic`,
+    );
     expect(topics.rows).toEqual([
       ['/parameter_events', 0, 'rcl_interfaces_msg_ParameterEvent', 'ok'],
       ['/rosout', 10, 'rcl_interfaces_msg_Log', 'ok'],

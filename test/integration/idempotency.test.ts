@@ -60,9 +60,11 @@ describe('idempotent processing', () => {
 
   it('plans the recording into several spans whose outputs the manifest lists with hashes', async () => {
     const summary = await harness.process(recording);
-    const manifest = JSON.parse(Buffer.from((await harness.services.store.get(harness.config.derivedBucket, manifestKey(summary.recording_id), 'derived'))!).toString());
+    const manifest = JSON.parse(
+      Buffer.from((await harness.services.store.get(harness.config.derivedBucket, manifestKey(summary.recording_id), 'derived'))!).toString(),
+    );
     expect(manifest.tables.messages.reduce((n: number, o: { rows: number }) => n + o.rows, 0)).toBe(summary.messages);
-    for (const objects of Object.values(manifest.tables) as { sha256: string; bytes: number }[][]) {
+    for (const objects of Object.values<{ sha256: string; bytes: number }[]>(manifest.tables)) {
       for (const o of objects) expect(o.sha256).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(manifest.blobs.length).toBeGreaterThan(1);

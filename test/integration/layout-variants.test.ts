@@ -91,12 +91,25 @@ async function writeVariant(name: string, variant: Variant): Promise<string> {
   for (let i = 0; i < imuTimes.length; i++) {
     const t = imuTimes[i]!;
     await writer.addMessage({ channelId: imu, sequence: i, logTime: t, publishTime: t, data: encodeImu(t - 1000n) });
-    if (i < STRING_COUNT) await writer.addMessage({ channelId: chatter, sequence: i, logTime: START + BigInt(i) * 7_000_000n, publishTime: 0n, data: cdrString(`line ${i}`) });
+    if (i < STRING_COUNT)
+      await writer.addMessage({ channelId: chatter, sequence: i, logTime: START + BigInt(i) * 7_000_000n, publishTime: 0n, data: cdrString(`line ${i}`) });
   }
   if (variant.attachments) {
-    await writer.addAttachment({ name: 'calibration.yaml', mediaType: 'application/yaml', logTime: START, createTime: START - 5n, data: new TextEncoder().encode('camera_matrix: [1, 0, 0]\n') });
+    await writer.addAttachment({
+      name: 'calibration.yaml',
+      mediaType: 'application/yaml',
+      logTime: START,
+      createTime: START - 5n,
+      data: new TextEncoder().encode('camera_matrix: [1, 0, 0]\n'),
+    });
     await writer.addAttachment({ name: 'map.png', mediaType: 'image/png', logTime: START + 1n, createTime: START, data: new Uint8Array(20_000).fill(7) });
-    await writer.addMetadata({ name: 'robot', metadata: new Map([['id', 'r7'], ['firmware', '2.3.1']]) });
+    await writer.addMetadata({
+      name: 'robot',
+      metadata: new Map([
+        ['id', 'r7'],
+        ['firmware', '2.3.1'],
+      ]),
+    });
     await writer.addMetadata({ name: 'run', metadata: new Map([['operator', 'ada']]) });
   }
   await writer.end();
@@ -144,7 +157,20 @@ const variants: [string, Variant][] = [
   ['no-message-index', { writer: { useMessageIndex: false } }],
   ['no-statistics', { writer: { useStatistics: false } }],
   ['no-summary-offsets', { writer: { useSummaryOffsets: false } }],
-  ['no-summary-at-all', { writer: { useChunkIndex: false, useStatistics: false, useSummaryOffsets: false, repeatSchemas: false, repeatChannels: false, useAttachmentIndex: false, useMetadataIndex: false } }],
+  [
+    'no-summary-at-all',
+    {
+      writer: {
+        useChunkIndex: false,
+        useStatistics: false,
+        useSummaryOffsets: false,
+        repeatSchemas: false,
+        repeatChannels: false,
+        useAttachmentIndex: false,
+        useMetadataIndex: false,
+      },
+    },
+  ],
   ['repeated-schemas-and-channels', { writer: { repeatSchemas: true, repeatChannels: true } }],
   ['attachments-and-metadata', { attachments: true }],
   ['attachments-unindexed', { attachments: true, writer: { useChunkIndex: false, useAttachmentIndex: false, useMetadataIndex: false } }],
@@ -178,7 +204,9 @@ describe('MCAP layouts', () => {
 
   it('decodes the same values whatever the layout', async () => {
     const ids = [...results].filter(([name]) => variants.some(([v]) => v === name)).map(([, r]) => `'${r.recording_id}'`);
-    const rows = await sql(`SELECT count(DISTINCT recording_id), count(*), sum(linear_acceleration.z) FROM sensor_msgs_msg_Imu WHERE recording_id IN (${ids.join(', ')})`);
+    const rows = await sql(
+      `SELECT count(DISTINCT recording_id), count(*), sum(linear_acceleration.z) FROM sensor_msgs_msg_Imu WHERE recording_id IN (${ids.join(', ')})`,
+    );
     expect(rows[0]![0]).toBe(variants.length);
     expect(rows[0]![1]).toBe(variants.length * IMU_COUNT);
     expect(rows[0]![2]).toBeCloseTo(variants.length * IMU_COUNT * 9.81, 6);
@@ -190,7 +218,9 @@ describe('MCAP layouts', () => {
 
   it.each([['attachments-and-metadata'], ['attachments-unindexed']])('%s: attachments by reference and metadata in their tables', async (name) => {
     const id = results.get(name)!.recording_id;
-    const attachments = await sql(`SELECT name, media_type, size, data.uri, data.offset, data.length, data.sha256, data.inline IS NULL FROM attachments WHERE recording_id = '${id}' ORDER BY name`);
+    const attachments = await sql(
+      `SELECT name, media_type, size, data.uri, data.offset, data.length, data.sha256, data.inline IS NULL FROM attachments WHERE recording_id = '${id}' ORDER BY name`,
+    );
     expect(attachments).toHaveLength(2);
     expect(attachments[0]).toEqual([
       'calibration.yaml',
@@ -211,7 +241,13 @@ describe('MCAP layouts', () => {
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(sha);
     const metadata = await sql(`SELECT name, metadata FROM metadata WHERE recording_id = '${id}' ORDER BY name`);
     expect(metadata).toEqual([
-      ['robot', [{ key: 'id', value: 'r7' }, { key: 'firmware', value: '2.3.1' }]],
+      [
+        'robot',
+        [
+          { key: 'id', value: 'r7' },
+          { key: 'firmware', value: '2.3.1' },
+        ],
+      ],
       ['run', [{ key: 'operator', value: 'ada' }]],
     ]);
   });

@@ -36,7 +36,7 @@ function countMessages(path: string): number {
   const reader = new McapStreamReader();
   reader.append(readFileSync(path));
   let count = 0;
-  for (let record; (record = reader.nextRecord()); ) if (record.type === 'Message') count += 1;
+  for (let record; (record = reader.nextRecord());) if (record.type === 'Message') count += 1;
   return count;
 }
 
@@ -61,7 +61,11 @@ describe('recording layouts', () => {
 
   it('scans a file with no chunk index or summary and commits the same messages', async () => {
     const path = join(dir, 'unindexed.mcap');
-    await generateRobotRun({ path, ...RUN, writerOptions: { useChunkIndex: false, useSummaryOffsets: false, useStatistics: false, repeatSchemas: false, repeatChannels: false } });
+    await generateRobotRun({
+      path,
+      ...RUN,
+      writerOptions: { useChunkIndex: false, useSummaryOffsets: false, useStatistics: false, repeatSchemas: false, repeatChannels: false },
+    });
     const result = await harness.process(path);
     expect(result).toMatchObject({ status: 'committed', recovered: false, messages: indexed.messages });
     expect(result.topics.map((t) => [t.topic, t.messages])).toEqual(indexed.topics.map((t) => [t.topic, t.messages]));
@@ -93,7 +97,11 @@ describe('recording layouts', () => {
     const writer = new McapWriter({ writable, chunkSize: 1024 });
     await writer.start({ profile: 'ros2', library: 'test' });
     const good = await writer.registerSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data') });
-    const bad = await writer.registerSchema({ name: 'custom_msgs/msg/Broken', encoding: 'ros2msg', data: new TextEncoder().encode('int32 x\nthis is { not a field\n') });
+    const bad = await writer.registerSchema({
+      name: 'custom_msgs/msg/Broken',
+      encoding: 'ros2msg',
+      data: new TextEncoder().encode('int32 x\nthis is { not a field\n'),
+    });
     const goodChannel = await writer.registerChannel({ topic: '/ok', schemaId: good, messageEncoding: 'cdr', metadata: new Map() });
     const badChannel = await writer.registerChannel({ topic: '/broken', schemaId: bad, messageEncoding: 'cdr', metadata: new Map() });
     const cdrString = (s: string) => {

@@ -35,7 +35,9 @@ function parseExposition(text: string): Samples {
 }
 
 function key(name: string, labels: Record<string, string> = {}): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort();
+  const parts = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort();
   return parts.length > 0 ? `${name}{${parts.join(',')}}` : name;
 }
 

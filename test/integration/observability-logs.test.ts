@@ -124,7 +124,10 @@ describe('structured logs', () => {
     expect(quarantined!.status).toBe('quarantined');
 
     for (const secret of Object.values(SECRETS)) expect(result.stderr).not.toContain(secret);
-    const lines = result.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = result.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const jobLines = lines.filter((l) => typeof l.msg === 'string' && /^job /.test(l.msg));
     expect(jobLines.length).toBeGreaterThan(0);
     for (const line of jobLines) {
@@ -138,7 +141,12 @@ describe('structured logs', () => {
     const ingestOfJunk = completed.find((l) => l.kind === 'ingest' && l.recording_id === quarantined!.recording_id);
     expect(ingestOfJunk).toMatchObject({ outcome: 'quarantined', reason: expect.stringMatching(/MCAP/i) });
     const indexLines = completed.filter((l) => l.kind === 'index');
-    for (const line of indexLines) expect(line).toMatchObject({ duration_ms: expect.any(Number), messages: expect.any(Number), job_id: expect.stringMatching(new RegExp(`^${committed!.recording_id}-index-\\d+$`)) });
+    for (const line of indexLines)
+      expect(line).toMatchObject({
+        duration_ms: expect.any(Number),
+        messages: expect.any(Number),
+        job_id: expect.stringMatching(new RegExp(`^${committed!.recording_id}-index-\\d+$`)),
+      });
     expect(indexLines.reduce((n, l) => n + (l.messages as number), 0)).toBe(run.messages);
   });
 });

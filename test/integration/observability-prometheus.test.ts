@@ -32,7 +32,10 @@ const DASHBOARD = join(ROOT, 'deploy/grafana/mcapflow.json');
 const ALERTS = join(ROOT, 'deploy/prometheus/alerts.yaml');
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 const available = existsSync(PROMETHEUS);
-if (!available) console.warn(`observability-prometheus: SKIPPED — ${PROMETHEUS} not found; install it with \`apt-get install -y prometheus\` (or set PROMETHEUS_BIN) to prove the dashboard and alerts`);
+if (!available)
+  console.warn(
+    `observability-prometheus: SKIPPED — ${PROMETHEUS} not found; install it with \`apt-get install -y prometheus\` (or set PROMETHEUS_BIN) to prove the dashboard and alerts`,
+  );
 
 const SCRAPE_JOB = 'mcapflow';
 /** What Grafana would substitute for the dashboard's variables on a short time range. */
@@ -142,9 +145,13 @@ describe.skipIf(!available)('Grafana dashboard and alerts against a real Prometh
         '',
       ].join('\n'),
     );
-    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     prometheus.stdout!.on('data', (d: Buffer) => (prometheusLog += d.toString()));
     prometheus.stderr!.on('data', (d: Buffer) => (prometheusLog += d.toString()));
     await until('Prometheus to be ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
@@ -188,7 +195,12 @@ describe.skipIf(!available)('Grafana dashboard and alerts against a real Prometh
       const id = recordingIdFor({ bucket: info.bucket, key: 'dlq/talker.mcap', size: info.size, etag: info.etag });
       return (await waitForFinal(harness.services, [id], { timeoutMs: 30_000 })).get(id)?.state;
     };
-    const [goodResult, truncatedResult, junkResult, failedState] = await Promise.all([harness.process(good), harness.process(truncated), harness.process(junk), failing()]);
+    const [goodResult, truncatedResult, junkResult, failedState] = await Promise.all([
+      harness.process(good),
+      harness.process(truncated),
+      harness.process(junk),
+      failing(),
+    ]);
     expect(goodResult).toMatchObject({ status: 'committed', recovered: false });
     expect(truncatedResult).toMatchObject({ status: 'committed', recovered: true });
     expect(junkResult.status).toBe('quarantined');
@@ -246,7 +258,8 @@ describe.skipIf(!available)('Grafana dashboard and alerts against a real Prometh
     expect(lagP99).toBeGreaterThan(0);
     expect(lagP99).toBeLessThanOrEqual(60);
     expect(byLabel('S3 error ratio by operation [{{op}}]', 'op').get('get')).toBeGreaterThan(0);
-    for (const [purpose, ratio] of byLabel('Scan amplification (bytes read / bytes needed) [{{purpose}}]', 'purpose')) expect(ratio, purpose).toBeGreaterThanOrEqual(1);
+    for (const [purpose, ratio] of byLabel('Scan amplification (bytes read / bytes needed) [{{purpose}}]', 'purpose'))
+      expect(ratio, purpose).toBeGreaterThanOrEqual(1);
     expect(byLabel('Bytes read / s by purpose [{{purpose}}]', 'purpose').get('scan')).toBeGreaterThan(0);
     for (const [cacheName, ratio] of byLabel('Cache hit ratio [{{cache}}]', 'cache')) {
       expect(ratio, cacheName).toBeGreaterThan(0);
@@ -266,7 +279,10 @@ describe.skipIf(!available)('Grafana dashboard and alerts against a real Prometh
       const { alerts: active } = await api<{ alerts: { labels: Record<string, string>; state: string }[] }>('/api/v1/alerts');
       return active.some((a) => a.labels.alertname === 'McapflowDeadLetters') ? active : undefined;
     });
-    expect(alerts.find((a) => a.labels.alertname === 'McapflowDeadLetters')).toMatchObject({ state: 'pending', labels: { job: SCRAPE_JOB, severity: 'warning' } });
+    expect(alerts.find((a) => a.labels.alertname === 'McapflowDeadLetters')).toMatchObject({
+      state: 'pending',
+      labels: { job: SCRAPE_JOB, severity: 'warning' },
+    });
     expect(alerts.some((a) => a.labels.alertname === 'McapflowNoWorkerConsuming')).toBe(false);
     expect(Date.now() - started).toBeLessThan(45_000);
   });

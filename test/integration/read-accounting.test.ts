@@ -41,7 +41,8 @@ describe('read accounting', () => {
   it('reports per span what was fetched and what was needed; index and extract share one GET when they meet', async () => {
     const results: IndexResult[] = [];
     for (const queue of ['index', 'extract'] as const) {
-      for (const job of await harness.services.queues.queue(queue).getJobs(['completed'])) if (job.data.recordingId === recordingId) results.push(job.returnvalue as IndexResult);
+      for (const job of await harness.services.queues.queue(queue).getJobs(['completed']))
+        if (job.data.recordingId === recordingId) results.push(job.returnvalue as IndexResult);
     }
     const spans = results.length / 2;
     expect(spans).toBeGreaterThan(3);

@@ -69,7 +69,11 @@ describe('Redis restart', () => {
       for (const path of paths) submitted.push(await submitFile(harness.services, path));
       await until(async () => (await activeJobs(harness)) > 0, 20_000, 'a span job to start');
       await redis.restart(300);
-      const statuses = await waitForFinal(harness.services, submitted.map((s) => s.recordingId), { timeoutMs: 90_000 });
+      const statuses = await waitForFinal(
+        harness.services,
+        submitted.map((s) => s.recordingId),
+        { timeoutMs: 90_000 },
+      );
       expect([...statuses.values()].map((s) => s?.state)).toEqual(['committed', 'committed', 'committed']);
     } finally {
       await harness.close();

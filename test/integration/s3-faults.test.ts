@@ -14,7 +14,12 @@ import { startHarness } from '../helpers/pipeline-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcapflow-s3faults-'));
 const paths: string[] = [];
-const overrides = { MCAPFLOW_SPAN_MAX_BYTES: String(512 * 1024), MCAPFLOW_S3_REQUEST_TIMEOUT_MS: '1500', MCAPFLOW_JOB_ATTEMPTS: '8', MCAPFLOW_BACKOFF_MS: '50' };
+const overrides = {
+  MCAPFLOW_SPAN_MAX_BYTES: String(512 * 1024),
+  MCAPFLOW_S3_REQUEST_TIMEOUT_MS: '1500',
+  MCAPFLOW_JOB_ATTEMPTS: '8',
+  MCAPFLOW_BACKOFF_MS: '50',
+};
 
 beforeAll(async () => {
   for (const seed of [41, 42]) {
@@ -28,7 +33,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function runAll(label: string, proxyRule?: (proxy: FaultProxy) => void): Promise<{ snapshot: RunSnapshot; faults?: Record<Fault, number> }> {
   let proxy: FaultProxy | undefined;
-  const harness = await startHarness(label, overrides, proxyRule ? { s3Endpoint: async (embedded) => ((proxy = await startFaultProxy(embedded, { stallMs: 5000 })), proxyRule(proxy), proxy.endpoint) } : {});
+  const harness = await startHarness(
+    label,
+    overrides,
+    proxyRule ? { s3Endpoint: async (embedded) => ((proxy = await startFaultProxy(embedded, { stallMs: 5000 })), proxyRule(proxy), proxy.endpoint) } : {},
+  );
   try {
     for (const path of paths) expect((await harness.process(path, 120_000)).status).toBe('committed');
     return { snapshot: await snapshotRun(harness.services.store, harness.config.derivedBucket), ...(proxy ? { faults: { ...proxy.counts } } : {}) };
@@ -44,7 +53,28 @@ describe('S3 faults', () => {
     let n = 0;
     const faulty = await runAll('s3faulty', (proxy) => {
       // Deterministic schedule over the pipeline's requests; the user's own upload of the raw file is left alone.
-      const schedule: Fault[] = ['error500', 'pass', 'pass', 'error503', 'pass', 'pass', 'pass-then-500', 'pass', 'pass', 'reset', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'stall'];
+      const schedule: Fault[] = [
+        'error500',
+        'pass',
+        'pass',
+        'error503',
+        'pass',
+        'pass',
+        'pass-then-500',
+        'pass',
+        'pass',
+        'reset',
+        'pass',
+        'pass',
+        'pass',
+        'pass',
+        'pass',
+        'pass',
+        'pass',
+        'pass',
+        'pass',
+        'stall',
+      ];
       proxy.rule = (req) => (req.method === 'PUT' && (req.url ?? '').startsWith('/raw/') ? 'pass' : schedule[n++ % schedule.length]!);
     });
     const faults = faulty.faults!;

@@ -41,7 +41,10 @@ describe('SQS source', () => {
     home = mkdtempSync(join(tmpdir(), 'mcapflow-sqs-'));
     // Uploaded with nobody listening: SQS is the only announcement these objects get.
     const prep = await startHarness('sqsprep', {}, { home, roles: { dispatcher: false, worker: false } });
-    for (const [key, name] of [['fleet/r7/2026-11-20/run 01.mcap', 'cdr_test'], ['fleet/r8/talker.mcap', 'talker']] as const) {
+    for (const [key, name] of [
+      ['fleet/r7/2026-11-20/run 01.mcap', 'cdr_test'],
+      ['fleet/r8/talker.mcap', 'talker'],
+    ] as const) {
       await prep.services.store.put('raw', key, readFileSync(fixture(name).path));
       const info = (await prep.services.store.head('raw', key))!;
       objects.push({ key, size: info.size, etag: info.etag!, id: recordingIdFor({ bucket: 'raw', key, size: info.size, etag: info.etag }) });

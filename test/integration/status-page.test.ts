@@ -23,12 +23,16 @@ describe.skipIf(!haveChromium)('status page in a browser', () => {
   let failedId: string;
 
   beforeAll(async () => {
-    admin = await startAdmin('page', { MCAPFLOW_JOB_ATTEMPTS: '2', MCAPFLOW_BACKOFF_MS: '20' }, {
-      s3Endpoint: async (embedded) => {
-        proxy = await startFaultProxy(embedded);
-        return proxy.endpoint;
+    admin = await startAdmin(
+      'page',
+      { MCAPFLOW_JOB_ATTEMPTS: '2', MCAPFLOW_BACKOFF_MS: '20' },
+      {
+        s3Endpoint: async (embedded) => {
+          proxy = await startFaultProxy(embedded);
+          return proxy.endpoint;
+        },
       },
-    });
+    );
     committedId = (await admin.harness.process(fixture('talker').path)).recording_id;
     // A second recording whose span reads fail until the fault is lifted: it lands in the DLQ.
     proxy.rule = (req) => ((req.url ?? '').includes('/raw/page/') && /bytes=45-/.test(String(req.headers.range ?? '')) ? 'error503' : 'pass');

@@ -59,7 +59,10 @@ describe('tracing', () => {
 
     // The commit's span ends just after it sets the status: wait for it.
     const deadline = Date.now() + 10_000;
-    const committedSpan = () => exporter.getFinishedSpans().find((s) => s.name === 'process commit' && attr(s, 'mcapflow.recording.id') === id && attr(s, 'mcapflow.outcome') === 'committed');
+    const committedSpan = () =>
+      exporter
+        .getFinishedSpans()
+        .find((s) => s.name === 'process commit' && attr(s, 'mcapflow.recording.id') === id && attr(s, 'mcapflow.outcome') === 'committed');
     while (committedSpan() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
     const all = exporter.getFinishedSpans();
@@ -92,7 +95,8 @@ describe('tracing', () => {
     const parentName = (span: ReadableSpan) => byId.get(span.parentSpanContext?.spanId ?? '')?.name;
     const ingest = named('process ingest')[0]!;
     expect(parentName(ingest)).toBe('object created');
-    for (const span of [...named('process index'), ...named('process extract'), ...named('process commit')]) expect(parentName(span), span.name).toBe('process ingest');
+    for (const span of [...named('process index'), ...named('process extract'), ...named('process commit')])
+      expect(parentName(span), span.name).toBe('process ingest');
     for (const span of named('process convert')) expect(parentName(span)).toBe('process commit');
 
     // Attributes: planning reads, span offsets and bytes, rows written.
@@ -164,10 +168,18 @@ describe('tracing', () => {
       expect(result.code, result.stderr).toBe(0);
       const recordingId = JSON.parse(result.stdout).recordings[0].recording_id as string;
 
-      interface OtlpSpan { traceId: string; name: string; attributes: { key: string; value: Record<string, unknown> }[] }
-      interface OtlpExport { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[] }
+      interface OtlpSpan {
+        traceId: string;
+        name: string;
+        attributes: { key: string; value: Record<string, unknown> }[];
+      }
+      interface OtlpExport {
+        resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+      }
       const exports = received as OtlpExport[];
-      const services = new Set(exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.resource.attributes.filter((a) => a.key === 'service.name').map((a) => a.value.stringValue))));
+      const services = new Set(
+        exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.resource.attributes.filter((a) => a.key === 'service.name').map((a) => a.value.stringValue))),
+      );
       expect(services).toEqual(new Set(['mcapflow-test']));
       const spans = exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
       const mine = spans.filter((s) => s.attributes.some((a) => a.key === 'mcapflow.recording.id' && a.value.stringValue === recordingId));

@@ -24,7 +24,14 @@ describe('canonicalJson', () => {
   });
 
   it('serialises a Map as an object with sorted keys', () => {
-    expect(canonicalJson(new Map<string, unknown>([['z', 1n], ['a', { d: 2, c: 1 }]]))).toBe('{"a":{"c":1,"d":2},"z":"1"}');
+    expect(
+      canonicalJson(
+        new Map<string, unknown>([
+          ['z', 1n],
+          ['a', { d: 2, c: 1 }],
+        ]),
+      ),
+    ).toBe('{"a":{"c":1,"d":2},"z":"1"}');
   });
 
   it('indents when asked', () => {
@@ -43,7 +50,14 @@ describe('contentAddress', () => {
   it('is 64 hex characters and stable across key order', () => {
     const address = contentAddress(inputs);
     expect(address).toMatch(/^[0-9a-f]{64}$/);
-    expect(contentAddress({ params: { spanMaxBytes: 33554432, blobThresholdBytes: 4096 }, slice: { table: 'sensor_msgs_msg_Imu', span: 4 }, operator: 'extract@3', recordingId: inputs.recordingId })).toBe(address);
+    expect(
+      contentAddress({
+        params: { spanMaxBytes: 33554432, blobThresholdBytes: 4096 },
+        slice: { table: 'sensor_msgs_msg_Imu', span: 4 },
+        operator: 'extract@3',
+        recordingId: inputs.recordingId,
+      }),
+    ).toBe(address);
   });
 
   it('changes when the operator version, a parameter, the slice or the recording changes', () => {

@@ -122,7 +122,13 @@ describe('planColumns on generated schemas', () => {
   it('keeps renamed columns unique when the suffixed name is also a field', () => {
     // ROS 2 forbids a trailing underscore, but other schema languages allow it.
     const definitions: MessageDefinition[] = [
-      { definitions: [{ name: 'topic', type: 'string', isComplex: false }, { name: 'topic_', type: 'string', isComplex: false }, { name: 'log_time', type: 'int64', isComplex: false }] },
+      {
+        definitions: [
+          { name: 'topic', type: 'string', isComplex: false },
+          { name: 'topic_', type: 'string', isComplex: false },
+          { name: 'log_time', type: 'int64', isComplex: false },
+        ],
+      },
     ];
     const columns = planColumns(definitions, options);
     expect(columns.map((c) => c.source)).toEqual(['topic', 'topic_', 'log_time']);
@@ -153,7 +159,9 @@ describe('tableFields', () => {
 
 describe('planColumns errors', () => {
   it('throws SchemaPlanError for a complex type the schema does not define', () => {
-    const definitions: MessageDefinition[] = [{ name: 'pkg/msg/Robot', definitions: [{ name: 'pose', type: 'geometry_msgs/Pose', isComplex: true, isArray: false }] }];
+    const definitions: MessageDefinition[] = [
+      { name: 'pkg/msg/Robot', definitions: [{ name: 'pose', type: 'geometry_msgs/Pose', isComplex: true, isArray: false }] },
+    ];
     expect(() => planColumns(definitions, options)).toThrow(SchemaPlanError);
     expect(() => planColumns(definitions, options)).toThrow(/pose.*geometry_msgs\/Pose/);
   });
@@ -165,7 +173,13 @@ describe('planColumns errors', () => {
 
   it('throws SchemaPlanError for a recursive definition instead of overflowing the stack', () => {
     const definitions: MessageDefinition[] = [
-      { name: 'pkg/Node', definitions: [{ name: 'value', type: 'int32', isComplex: false }, { name: 'next', type: 'pkg/Node', isComplex: true, isArray: false }] },
+      {
+        name: 'pkg/Node',
+        definitions: [
+          { name: 'value', type: 'int32', isComplex: false },
+          { name: 'next', type: 'pkg/Node', isComplex: true, isArray: false },
+        ],
+      },
     ];
     expect(() => planColumns(definitions, options)).toThrow(SchemaPlanError);
   });

@@ -50,7 +50,10 @@ function contentSink(options: { failOnCall?: number } = {}): BlobSink & { calls:
 }
 
 function builder(blobs: BlobSink = contentSink()): ColumnarCdrTableBuilder {
-  return new ColumnarCdrTableBuilder(definitions, planColumns(definitions, { blobThresholdBytes: BLOB_THRESHOLD }), { blobThresholdBytes: BLOB_THRESHOLD, blobs });
+  return new ColumnarCdrTableBuilder(definitions, planColumns(definitions, { blobThresholdBytes: BLOB_THRESHOLD }), {
+    blobThresholdBytes: BLOB_THRESHOLD,
+    blobs,
+  });
 }
 
 function encode(message: unknown): Uint8Array {
@@ -256,6 +259,18 @@ describe('builder lifecycle', () => {
   it('builds an empty table with the full schema', () => {
     const table = builder().finish();
     expect(table.numRows).toBe(0);
-    expect(table.schema.fields.map((f) => f.name)).toEqual(['recording_id', 'topic', 'log_time', 'publish_time', 'stamp', 'frame_id', 'values', 'items', 'payload', 'big', 'tail']);
+    expect(table.schema.fields.map((f) => f.name)).toEqual([
+      'recording_id',
+      'topic',
+      'log_time',
+      'publish_time',
+      'stamp',
+      'frame_id',
+      'values',
+      'items',
+      'payload',
+      'big',
+      'tail',
+    ]);
   });
 });

@@ -22,7 +22,12 @@ function recordingSink(): BlobSink & { calls: string[] } {
   return {
     calls,
     put(bytes: Uint8Array): BlobRef {
-      const ref = { uri: `s3://derived/objects/blobs/pack-${calls.length >> 2}.bin`, offset: calls.length * 1_000_000, length: bytes.length, sha256: `${bytes.length}-${calls.length}` };
+      const ref = {
+        uri: `s3://derived/objects/blobs/pack-${calls.length >> 2}.bin`,
+        offset: calls.length * 1_000_000,
+        length: bytes.length,
+        sha256: `${bytes.length}-${calls.length}`,
+      };
       calls.push(`${Buffer.from(bytes).toString('base64')} -> ${JSON.stringify(ref)}`);
       return ref;
     },

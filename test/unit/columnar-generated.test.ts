@@ -260,7 +260,13 @@ class Values {
   }
 
   #array(field: MessageDefinitionField): unknown {
-    const length = field.arrayLength ?? (field.arrayUpperBound !== undefined ? this.int(field.arrayUpperBound + 1) : field.type === 'uint8' ? this.pick(this.blobLengths) : this.pick(SEQUENCE_LENGTHS));
+    const length =
+      field.arrayLength ??
+      (field.arrayUpperBound !== undefined
+        ? this.int(field.arrayUpperBound + 1)
+        : field.type === 'uint8'
+          ? this.pick(this.blobLengths)
+          : this.pick(SEQUENCE_LENGTHS));
     if (field.isComplex === true) return Array.from({ length }, () => this.message(field.type));
     const items = Array.from({ length }, () => this.primitive(field.type));
     // Typed arrays where MessageWriter takes them, plain arrays elsewhere: both are legitimate input.
@@ -289,7 +295,24 @@ class Values {
   }
 }
 
-const PRIMITIVE_FIELD_TYPES = ['bool', 'byte', 'char', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'string', 'builtin_interfaces/Time', 'builtin_interfaces/Duration'];
+const PRIMITIVE_FIELD_TYPES = [
+  'bool',
+  'byte',
+  'char',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+  'string',
+  'builtin_interfaces/Time',
+  'builtin_interfaces/Duration',
+];
 
 const TIME_SECTIONS = ['builtin_interfaces/Time', 'builtin_interfaces/Duration'].map((name) => `MSG: ${name}\nint32 sec\nuint32 nanosec\n`);
 
@@ -394,7 +417,9 @@ describe('columnar CDR decoding matches the object path', () => {
   });
 
   it('on a mix of both byte orders in one table', () => {
-    const messages = randomMessages(KITCHEN_SINK, 40, 3).map((m, i) => encodeCdr(definitions, m, i % 2 === 0 ? EncapsulationKind.CDR_LE : EncapsulationKind.CDR_BE));
+    const messages = randomMessages(KITCHEN_SINK, 40, 3).map((m, i) =>
+      encodeCdr(definitions, m, i % 2 === 0 ? EncapsulationKind.CDR_LE : EncapsulationKind.CDR_BE),
+    );
     expectIdentical(KITCHEN_SINK, messages, 64);
   });
 
@@ -403,7 +428,8 @@ describe('columnar CDR decoding matches the object path', () => {
     values.blobLengths = [0];
     const messages = Array.from({ length: 5 }, () => {
       const m = values.message('', definitions[0]!.definitions);
-      for (const f of definitions[0]!.definitions) if (f.isArray === true && f.arrayLength === undefined) m[f.name] = f.type === 'uint8' ? new Uint8Array(0) : [];
+      for (const f of definitions[0]!.definitions)
+        if (f.isArray === true && f.arrayLength === undefined) m[f.name] = f.type === 'uint8' ? new Uint8Array(0) : [];
       return messageWriterEncode(definitions, m);
     });
     expectIdentical(KITCHEN_SINK, messages, 4096);
@@ -418,7 +444,7 @@ describe('columnar CDR decoding matches the object path', () => {
       try {
         expectIdentical(text, messages, s % 3 === 0 ? 0 : 4096);
       } catch (error) {
-        throw new Error(`random schema ${s}:\n${text}\n${String(error)}`);
+        throw new Error(`random schema ${s}:\n${text}\n${String(error)}`, { cause: error });
       }
     }
   });
@@ -426,7 +452,10 @@ describe('columnar CDR decoding matches the object path', () => {
   it.each(ROS2_SCHEMA_NAMES)('on random %s messages', (name) => {
     const text = ROS2_SCHEMAS[name];
     const defs = parse(text, { ros2: true });
-    const messages = randomMessages(text, 40, 7, [0, 10, 64, 65, 5000]).flatMap((m) => [messageWriterEncode(defs, m), encodeCdr(defs, m, EncapsulationKind.CDR_BE)]);
+    const messages = randomMessages(text, 40, 7, [0, 10, 64, 65, 5000]).flatMap((m) => [
+      messageWriterEncode(defs, m),
+      encodeCdr(defs, m, EncapsulationKind.CDR_BE),
+    ]);
     for (const threshold of [64, 4096]) expectIdentical(text, messages, threshold);
   });
 

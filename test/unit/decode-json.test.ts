@@ -14,8 +14,6 @@ import { MemoryBlobSink, plain } from '../helpers/decode-helpers.ts';
 
 const THRESHOLD = 8;
 
-
-
 function tableOf(decoder: CompiledDecoder, messages: string[]): arrow.Table {
   const builder = new SchemaTableBuilder(decoder.columns, { blobThresholdBytes: THRESHOLD, blobs: new MemoryBlobSink() });
   messages.forEach((m, i) => builder.append('rec', '/t', BigInt(i), BigInt(i), decoder.decode(new TextEncoder().encode(m))));
@@ -100,7 +98,10 @@ describe('jsonschema + json', () => {
     expect(row('docked', 0)).toBe(true);
     expect(row('pose', 0)).toEqual({ x: 1.5, y: -2, frame: 'map' });
     expect(row('tags', 0)).toEqual(['a', 'b']);
-    expect(row('waypoints', 0)).toEqual([{ x: 1, y: 2, frame: 'odom' }, { x: 3, y: null, frame: null }]);
+    expect(row('waypoints', 0)).toEqual([
+      { x: 1, y: 2, frame: 'odom' },
+      { x: 3, y: null, frame: null },
+    ]);
     expect(row('image', 0)).toMatchObject({ inline: null, length: 17n, sha256: createHash('sha256').update('hello, blob world').digest('hex') });
     expect(JSON.parse(row('extra', 0) as string)).toEqual(first.extra);
     expect(row('either', 0)).toBe('3');
@@ -124,9 +125,15 @@ describe('jsonschema + json', () => {
     const classify = classifierFor({ blobThresholdBytes: THRESHOLD });
     const of = (text: string): SchemaInfo => ({ ...jsonSchema, data: Buffer.from(text).toString('base64') });
     expect(classify(jsonSchema, channel('json')).ok).toBe(true);
-    expect(classify(of('{"type": "string"}'), channel('json'))).toEqual({ ok: false, reason: expect.stringContaining('does not describe an object with properties') });
+    expect(classify(of('{"type": "string"}'), channel('json'))).toEqual({
+      ok: false,
+      reason: expect.stringContaining('does not describe an object with properties'),
+    });
     expect(classify(of('{ nope'), channel('json'))).toEqual({ ok: false, reason: expect.stringContaining('demo.Status is not valid JSON') });
-    expect(classify(jsonSchema, channel('cbor'))).toEqual({ ok: false, reason: expect.stringContaining('"cbor" is not supported for jsonschema schemas (expected "json")') });
+    expect(classify(jsonSchema, channel('cbor'))).toEqual({
+      ok: false,
+      reason: expect.stringContaining('"cbor" is not supported for jsonschema schemas (expected "json")'),
+    });
   });
 });
 

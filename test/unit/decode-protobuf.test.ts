@@ -16,7 +16,6 @@ import { MemoryBlobSink, plain } from '../helpers/decode-helpers.ts';
 
 const THRESHOLD = 16;
 
-
 const PROTO = `
 syntax = "proto3";
 package demo;
@@ -52,7 +51,6 @@ const root = protobuf.parse(PROTO, { keepCase: true }).root;
 const descriptorSet = descriptor.FileDescriptorSet.encode(protobufToDescriptor(root)).finish();
 const schemaOf = (name: string): SchemaInfo => ({ id: 1, name, encoding: 'protobuf', data: Buffer.from(descriptorSet).toString('base64') });
 const Sample = root.lookupType('demo.Sample');
-
 
 const payload = Uint8Array.from({ length: 40 }, (_, i) => 255 - i);
 
@@ -124,9 +122,15 @@ describe('protobuf + protobuf', () => {
     expect(row('small', 0)).toBe(-5);
     expect(row('mode', 0)).toBe(2);
     expect(row('position', 0)).toEqual({ x: 1, y: 2 });
-    expect(row('path', 0)).toEqual([{ x: 3, y: 0 }, { x: 0, y: 4 }]);
+    expect(row('path', 0)).toEqual([
+      { x: 3, y: 0 },
+      { x: 0, y: 4 },
+    ]);
     expect(row('weights', 0)).toEqual([0.5, 0.25]);
-    expect(row('counts', 0)).toEqual([{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+    expect(row('counts', 0)).toEqual([
+      { key: 'a', value: 1 },
+      { key: 'b', value: 2 },
+    ]);
     expect(row('by_id', 0)).toEqual([{ key: -7n, value: { x: 9, y: 0 } }]);
     expect(row('topic_', 0)).toBe('field named like a fixed column');
     expect(row('payload', 0)).toMatchObject({ inline: null, length: 40n, sha256: createHash('sha256').update(payload).digest('hex') });

@@ -9,7 +9,12 @@ import type { ChannelInfo, SchemaInfo } from '../../src/mcap/recording-index.ts'
 const OPTIONS = { blobThresholdBytes: 4096 };
 const classify = classifierFor(OPTIONS);
 
-const schema = (encoding: string, name = 'demo/Thing', data = 'int32 x\n'): SchemaInfo => ({ id: 1, name, encoding, data: Buffer.from(data).toString('base64') });
+const schema = (encoding: string, name = 'demo/Thing', data = 'int32 x\n'): SchemaInfo => ({
+  id: 1,
+  name,
+  encoding,
+  data: Buffer.from(data).toString('base64'),
+});
 const channel = (messageEncoding: string, schemaId = 1): ChannelInfo => ({ id: 3, schemaId, topic: '/thing', messageEncoding, metadata: {} });
 
 const SUPPORTED = 'ros2msg+cdr, ros2idl+cdr, ros1msg+ros1, protobuf+protobuf, jsonschema+json, schemaless json';
@@ -32,7 +37,10 @@ describe('classifierFor', () => {
     ['jsonschema', 'protobuf', '"json"'],
   ])('refuses %s schemas with %s messages, naming the expected message encoding', (schemaEncoding, messageEncoding, expected) => {
     const verdict = classify(schema(schemaEncoding), channel(messageEncoding));
-    expect(verdict).toEqual({ ok: false, reason: `message encoding "${messageEncoding}" is not supported for ${schemaEncoding} schemas (expected ${expected})` });
+    expect(verdict).toEqual({
+      ok: false,
+      reason: `message encoding "${messageEncoding}" is not supported for ${schemaEncoding} schemas (expected ${expected})`,
+    });
   });
 
   it('accepts each supported pair with a parseable schema', () => {
@@ -53,7 +61,7 @@ describe('classifierFor', () => {
 });
 
 describe('decoderFor', () => {
-  it('uses the schema encoding\'s message encoding when none is given, and refuses other pairs', () => {
+  it("uses the schema encoding's message encoding when none is given, and refuses other pairs", () => {
     const ros1 = schema('ros1msg');
     expect(decoderFor(ros1, OPTIONS)).toBe(decoderFor(ros1, OPTIONS, 'ros1'));
     expect(() => decoderFor(ros1, OPTIONS, 'cdr')).toThrow(`schema encoding "ros1msg" with message encoding "cdr" is not supported (supported: ${SUPPORTED})`);

@@ -16,7 +16,6 @@ import { MemoryBlobSink, plain } from '../helpers/decode-helpers.ts';
 const THRESHOLD = 64;
 const SEP = '='.repeat(80);
 
-
 const SCHEMA_TEXT = [
   'Header header',
   'time[] stamps',
@@ -49,7 +48,10 @@ const data = Uint8Array.from({ length: 100 }, (_, i) => (i * 7) & 0xff);
 const messages = [
   {
     header: { seq: 1, stamp: { sec: 3_000_000_000, nsec: 999_999_999 }, frame_id: 'base_link' },
-    stamps: [{ sec: 1, nsec: 2 }, { sec: 3, nsec: 4 }],
+    stamps: [
+      { sec: 1, nsec: 2 },
+      { sec: 3, nsec: 4 },
+    ],
     timeout: { sec: -2, nsec: -500 },
     grade: 200,
     delta: -7,
@@ -78,7 +80,6 @@ const messages = [
     ok: false,
   },
 ];
-
 
 describe('ros1msg + ros1', () => {
   let decoder: CompiledDecoder;
@@ -117,7 +118,10 @@ describe('ros1msg + ros1', () => {
     expect(table.numRows).toBe(2);
     const row = (name: string, i: number) => plain(table.getChild(name)!.get(i));
     expect(row('header', 0)).toEqual({ seq: 1, stamp: { sec: 3_000_000_000, nsec: 999_999_999 }, frame_id: 'base_link' });
-    expect(row('stamps', 0)).toEqual([{ sec: 1, nsec: 2 }, { sec: 3, nsec: 4 }]);
+    expect(row('stamps', 0)).toEqual([
+      { sec: 1, nsec: 2 },
+      { sec: 3, nsec: 4 },
+    ]);
     expect(row('timeout', 0)).toEqual({ sec: -2, nsec: -500 });
     expect(row('grade', 0)).toBe(200);
     expect(row('delta', 0)).toBe(-7);

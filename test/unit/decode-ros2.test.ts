@@ -17,7 +17,6 @@ import { MemoryBlobSink } from '../helpers/decode-helpers.ts';
 const THRESHOLD = 64;
 const SEP = '='.repeat(80);
 
-
 function schemaInfo(name: string, text: string, encoding = 'ros2msg'): SchemaInfo {
   return { id: 1, name, encoding, data: Buffer.from(text).toString('base64') };
 }
@@ -51,7 +50,8 @@ function cell(table: arrow.Table, name: string, i: number): unknown {
     if (v instanceof arrow.Vector) return [...v].map(plain);
     if (v instanceof Uint8Array) return [...v];
     const row = v as { toJSON?: () => object } | null;
-    if (row !== null && typeof row === 'object' && typeof row.toJSON === 'function') return Object.fromEntries(Object.entries(row.toJSON()).map(([k, x]) => [k, plain(x)]));
+    if (row !== null && typeof row === 'object' && typeof row.toJSON === 'function')
+      return Object.fromEntries(Object.entries(row.toJSON()).map(([k, x]) => [k, plain(x)]));
     return v;
   };
   return plain(value);
@@ -109,8 +109,16 @@ const GID = Uint8Array.from({ length: 16 }, (_, i) => i * 3);
 
 describe('ros2msg service event schemas (.srv text)', () => {
   const events = [
-    { info: { event_type: 0, stamp: { sec: 100, nanosec: 5 }, client_gid: GID, sequence_number: 9_007_199_254_740_993n }, request: [{ goal: { x: 1.5, y: -2, z: 0 }, label: 'dock' }], response: [] },
-    { info: { event_type: 3, stamp: { sec: 101, nanosec: 7 }, client_gid: GID, sequence_number: 9_007_199_254_740_993n }, request: [], response: [{ accepted: true, message: 'on my way' }] },
+    {
+      info: { event_type: 0, stamp: { sec: 100, nanosec: 5 }, client_gid: GID, sequence_number: 9_007_199_254_740_993n },
+      request: [{ goal: { x: 1.5, y: -2, z: 0 }, label: 'dock' }],
+      response: [],
+    },
+    {
+      info: { event_type: 3, stamp: { sec: 101, nanosec: 7 }, client_gid: GID, sequence_number: 9_007_199_254_740_993n },
+      request: [],
+      response: [{ accepted: true, message: 'on my way' }],
+    },
   ];
 
   it('decodes rosbag2 service events as ServiceEventInfo, request[<=1] and response[<=1]', () => {
@@ -120,7 +128,10 @@ describe('ros2msg service event schemas (.srv text)', () => {
       request: 'List<Struct<{goal:Struct<{x:Float64, y:Float64, z:Float64}>, label:Utf8}>>',
       response: 'List<Struct<{accepted:Bool, message:Utf8}>>',
     });
-    const table = tableOf(decoder, events.map((e) => writeCdr(SET_GOAL_EVENT_MSG, e)));
+    const table = tableOf(
+      decoder,
+      events.map((e) => writeCdr(SET_GOAL_EVENT_MSG, e)),
+    );
     expect(table.numRows).toBe(2);
     expect(cell(table, 'info', 0)).toEqual({ event_type: 0, stamp: { sec: 100, nanosec: 5 }, client_gid: [...GID], sequence_number: 9_007_199_254_740_993n });
     expect(cell(table, 'request', 0)).toEqual([{ goal: { x: 1.5, y: -2, z: 0 }, label: 'dock' }]);
@@ -131,7 +142,18 @@ describe('ros2msg service event schemas (.srv text)', () => {
   });
 
   it('accepts a bare .srv text (no SRV: header), naming request and response after the schema', () => {
-    const bare = ['geometry_msgs/Point goal', 'string<=16 label', '---', 'bool accepted', 'string message', SEP, 'MSG: geometry_msgs/msg/Point', 'float64 x', 'float64 y', 'float64 z'].join('\n');
+    const bare = [
+      'geometry_msgs/Point goal',
+      'string<=16 label',
+      '---',
+      'bool accepted',
+      'string message',
+      SEP,
+      'MSG: geometry_msgs/msg/Point',
+      'float64 x',
+      'float64 y',
+      'float64 z',
+    ].join('\n');
     const decoder = decoderFor(schemaInfo('demo_srvs/srv/SetGoal_Event', bare), { blobThresholdBytes: THRESHOLD });
     const table = tableOf(decoder, [writeCdr(SET_GOAL_EVENT_MSG, events[0])]);
     expect(cell(table, 'request', 0)).toEqual([{ goal: { x: 1.5, y: -2, z: 0 }, label: 'dock' }]);
@@ -180,8 +202,32 @@ describe('ros2msg service event schemas (.srv text)', () => {
 
 describe('ros2msg type names, bounded types and wstring', () => {
   it('resolves field types written without /msg/ against blocks written with it, and bare names by package', () => {
-    const mixed = ['std_msgs/Header header', 'Point position', SEP, 'MSG: std_msgs/msg/Header', 'builtin_interfaces/Time stamp', 'string frame_id', SEP, 'MSG: geometry_msgs/msg/Point', 'float64 x', 'float64 y', 'float64 z'].join('\n');
-    const plain = ['std_msgs/Header header', 'geometry_msgs/Point position', SEP, 'MSG: std_msgs/Header', 'builtin_interfaces/Time stamp', 'string frame_id', SEP, 'MSG: geometry_msgs/Point', 'float64 x', 'float64 y', 'float64 z'].join('\n');
+    const mixed = [
+      'std_msgs/Header header',
+      'Point position',
+      SEP,
+      'MSG: std_msgs/msg/Header',
+      'builtin_interfaces/Time stamp',
+      'string frame_id',
+      SEP,
+      'MSG: geometry_msgs/msg/Point',
+      'float64 x',
+      'float64 y',
+      'float64 z',
+    ].join('\n');
+    const plain = [
+      'std_msgs/Header header',
+      'geometry_msgs/Point position',
+      SEP,
+      'MSG: std_msgs/Header',
+      'builtin_interfaces/Time stamp',
+      'string frame_id',
+      SEP,
+      'MSG: geometry_msgs/Point',
+      'float64 x',
+      'float64 y',
+      'float64 z',
+    ].join('\n');
     expect(() => parse(mixed, { ros2: true })).toThrow(); // what the library alone does
     const decoder = decoderFor(schemaInfo('geometry_msgs/msg/PointStamped', mixed), { blobThresholdBytes: THRESHOLD });
     const message = { header: { stamp: { sec: 7, nanosec: 8 }, frame_id: 'map' }, position: { x: 1, y: 2, z: 3 } };
@@ -189,8 +235,26 @@ describe('ros2msg type names, bounded types and wstring', () => {
     expect(cell(table, 'header', 0)).toEqual(message.header);
     expect(cell(table, 'position', 0)).toEqual(message.position);
     // The reverse spelling, and a plain `Header`.
-    const reverse = ['Header header', 'geometry_msgs/msg/Point position', SEP, 'MSG: std_msgs/msg/Header', 'builtin_interfaces/Time stamp', 'string frame_id', SEP, 'MSG: geometry_msgs/Point', 'float64 x', 'float64 y', 'float64 z'].join('\n');
-    expect(cell(tableOf(decoderFor(schemaInfo('geometry_msgs/msg/PointStamped', reverse), { blobThresholdBytes: THRESHOLD }), [writeCdr(plain, message)]), 'position', 0)).toEqual(message.position);
+    const reverse = [
+      'Header header',
+      'geometry_msgs/msg/Point position',
+      SEP,
+      'MSG: std_msgs/msg/Header',
+      'builtin_interfaces/Time stamp',
+      'string frame_id',
+      SEP,
+      'MSG: geometry_msgs/Point',
+      'float64 x',
+      'float64 y',
+      'float64 z',
+    ].join('\n');
+    expect(
+      cell(
+        tableOf(decoderFor(schemaInfo('geometry_msgs/msg/PointStamped', reverse), { blobThresholdBytes: THRESHOLD }), [writeCdr(plain, message)]),
+        'position',
+        0,
+      ),
+    ).toEqual(message.position);
   });
 
   it('still names the missing type when a referenced definition is absent', () => {
@@ -209,7 +273,13 @@ describe('ros2msg type names, bounded types and wstring', () => {
       small_bytes: String(arrowType({ kind: 'blob', name: 'x' })),
       fixed: 'List<Float64>',
     });
-    const message = { name: 'robot-7', values: Int32Array.from([1, -2, 3]), tags: ['a', 'bc'], small_bytes: Uint8Array.from([9, 8, 7]), fixed: Float64Array.from([0.5, 1.5, 2.5]) };
+    const message = {
+      name: 'robot-7',
+      values: Int32Array.from([1, -2, 3]),
+      tags: ['a', 'bc'],
+      small_bytes: Uint8Array.from([9, 8, 7]),
+      fixed: Float64Array.from([0.5, 1.5, 2.5]),
+    };
     const table = tableOf(decoder, [writeCdr(text, message)]);
     expect(cell(table, 'name', 0)).toBe('robot-7');
     expect(cell(table, 'values', 0)).toEqual([1, -2, 3]);
@@ -283,10 +353,28 @@ const IDL_TEXT = [
 ].join('\n');
 
 // The same message as .msg, for the writer.
-const IDL_AS_MSG = ['builtin_interfaces/Time stamp', 'uint8 level', 'string<=32 name', 'float64[<=4] values', 'demo_msgs/Inner inner', 'int64[2] counts', SEP, 'MSG: demo_msgs/Inner', 'float32 x', 'bool ok'].join('\n');
+const IDL_AS_MSG = [
+  'builtin_interfaces/Time stamp',
+  'uint8 level',
+  'string<=32 name',
+  'float64[<=4] values',
+  'demo_msgs/Inner inner',
+  'int64[2] counts',
+  SEP,
+  'MSG: demo_msgs/Inner',
+  'float32 x',
+  'bool ok',
+].join('\n');
 
 describe('ros2idl schemas', () => {
-  const message = { stamp: { sec: 1_700_000_000, nanosec: 250 }, level: 2, name: 'arm', values: Float64Array.from([0.25, -1]), inner: { x: 1.5, ok: true }, counts: BigInt64Array.from([-5n, 2n ** 62n]) };
+  const message = {
+    stamp: { sec: 1_700_000_000, nanosec: 250 },
+    level: 2,
+    name: 'arm',
+    values: Float64Array.from([0.25, -1]),
+    inner: { x: 1.5, ok: true },
+    counts: BigInt64Array.from([-5n, 2n ** 62n]),
+  };
 
   it.each(['demo_msgs/msg/Status', 'demo_msgs::msg::Status'])('decodes the struct named by the schema (%s), skipping constant modules', (name) => {
     const decoder = decoderFor(schemaInfo(name, IDL_TEXT, 'ros2idl'), { blobThresholdBytes: THRESHOLD });

@@ -5,7 +5,8 @@ import type { ConvertResult, ExtractResult, IndexResult } from '../../src/queue/
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-const classify: ClassifyChannel = (s, c) => (s !== undefined && c.messageEncoding === 'cdr' ? { ok: true, fingerprint: s.data } : { ok: false, reason: `cannot decode ${c.messageEncoding}` });
+const classify: ClassifyChannel = (s, c) =>
+  s !== undefined && c.messageEncoding === 'cdr' ? { ok: true, fingerprint: s.data } : { ok: false, reason: `cannot decode ${c.messageEncoding}` };
 
 function plan(damage: string[] = []): RecordingPlan {
   return buildPlan({
@@ -25,7 +26,16 @@ function plan(damage: string[] = []): RecordingPlan {
         { id: 3, schemaId: 2, topic: '/weird', messageEncoding: 'wrong_format', metadata: {} },
         { id: 4, schemaId: 1, topic: '/silent', messageEncoding: 'cdr', metadata: {} },
       ],
-      segments: [0, 1, 2].map((i) => ({ kind: 'chunk' as const, offset: 100 + i * 1000, length: 900, compression: 'zstd', compressedSize: 860, uncompressedSize: 2000, messageStartTime: String(i * 100), messageEndTime: String(i * 100 + 99) })),
+      segments: [0, 1, 2].map((i) => ({
+        kind: 'chunk' as const,
+        offset: 100 + i * 1000,
+        length: 900,
+        compression: 'zstd',
+        compressedSize: 860,
+        uncompressedSize: 2000,
+        messageStartTime: String(i * 100),
+        messageEndTime: String(i * 100 + 99),
+      })),
       damage,
     },
     spanMaxBytes: 950,
@@ -68,18 +78,50 @@ const index: IndexResult[] = [
 ];
 
 const extract: ExtractResult[] = [
-  { kind: 'extract', span: 0, parts: [], blobs: [{ key: 'objects/blobs/cc/cc01.bin', bytes: 10, sha256: 'c'.repeat(64) }], decodeErrors: [{ channelId: 2, count: 2, first: 'bad string' }] },
+  {
+    kind: 'extract',
+    span: 0,
+    parts: [],
+    blobs: [{ key: 'objects/blobs/cc/cc01.bin', bytes: 10, sha256: 'c'.repeat(64) }],
+    decodeErrors: [{ channelId: 2, count: 2, first: 'bad string' }],
+  },
   { kind: 'extract', span: 1, parts: [], blobs: [{ key: 'objects/blobs/aa/aa01.bin', bytes: 20, sha256: 'a'.repeat(64) }], decodeErrors: [] },
-  { kind: 'extract', span: 2, parts: [], blobs: [], decodeErrors: [{ channelId: 2, count: 3, first: 'bad string' }, { channelId: 1, count: 1, first: 'short' }] },
+  {
+    kind: 'extract',
+    span: 2,
+    parts: [],
+    blobs: [],
+    decodeErrors: [
+      { channelId: 2, count: 3, first: 'bad string' },
+      { channelId: 1, count: 1, first: 'short' },
+    ],
+  },
 ];
 
 const convert: ConvertResult[] = [
-  { kind: 'convert', table: 'std_msgs_msg_String', objects: [{ key: 'objects/tables/bb/bb.parquet', bytes: 500, sha256: 'b'.repeat(64), rows: 9, minLogTime: '10', maxLogTime: '250' }] },
-  { kind: 'convert', table: 'sensor_msgs_msg_Imu', objects: [{ key: 'objects/tables/dd/dd.parquet', bytes: 900, sha256: 'd'.repeat(64), rows: 22, minLogTime: '9', maxLogTime: '199' }] },
+  {
+    kind: 'convert',
+    table: 'std_msgs_msg_String',
+    objects: [{ key: 'objects/tables/bb/bb.parquet', bytes: 500, sha256: 'b'.repeat(64), rows: 9, minLogTime: '10', maxLogTime: '250' }],
+  },
+  {
+    kind: 'convert',
+    table: 'sensor_msgs_msg_Imu',
+    objects: [{ key: 'objects/tables/dd/dd.parquet', bytes: 900, sha256: 'd'.repeat(64), rows: 22, minLogTime: '9', maxLogTime: '199' }],
+  },
 ];
 
 function inputs(overrides: Partial<ManifestInputs> = {}): ManifestInputs {
-  return { plan: plan(), planKey: 'objects/plans/ee/ee.json', derivedBucket: 'derived', operators: { index: 'index@1', extract: 'extract@2' }, index, extract, convert, ...overrides };
+  return {
+    plan: plan(),
+    planKey: 'objects/plans/ee/ee.json',
+    derivedBucket: 'derived',
+    operators: { index: 'index@1', extract: 'extract@2' },
+    index,
+    extract,
+    convert,
+    ...overrides,
+  };
 }
 
 function shuffled<T>(items: T[], seed: number): T[] {
@@ -125,7 +167,15 @@ describe('buildManifest', () => {
     const manifest = buildManifest(inputs());
     expect(manifest.source).toEqual({ uri: 's3://raw/runs/r1.mcap', bucket: 'raw', key: 'runs/r1.mcap', size: 3000, etag: 'e1', sha256: null });
     expect(manifest.tables.sensor_msgs_msg_Imu).toEqual([
-      { key: 'objects/tables/dd/dd.parquet', uri: 's3://derived/objects/tables/dd/dd.parquet', rows: 22, bytes: 900, sha256: 'd'.repeat(64), min_log_time: '9', max_log_time: '199' },
+      {
+        key: 'objects/tables/dd/dd.parquet',
+        uri: 's3://derived/objects/tables/dd/dd.parquet',
+        rows: 22,
+        bytes: 900,
+        sha256: 'd'.repeat(64),
+        min_log_time: '9',
+        max_log_time: '199',
+      },
     ]);
     expect(manifest.blobs.map((b) => b.uri)).toEqual(['s3://derived/objects/blobs/aa/aa01.bin', 's3://derived/objects/blobs/cc/cc01.bin']);
   });
@@ -138,7 +188,10 @@ describe('buildManifest', () => {
   it('reports damage once per chunk offset and marks the recording recovered with a reason', () => {
     // The scan already noticed the chunk at 2100, the span job noticed it again (twice: a retried
     // job's result), and the scan also noticed a truncated tail.
-    const damagedPlan = plan(['skipped the chunk at offset 2100: zstd chunk does not decompress', 'the file is truncated: it ends inside a record at offset 2950, losing the last 50 bytes (no footer or summary)']);
+    const damagedPlan = plan([
+      'skipped the chunk at offset 2100: zstd chunk does not decompress',
+      'the file is truncated: it ends inside a record at offset 2950, losing the last 50 bytes (no footer or summary)',
+    ]);
     const repeated = [...index, { ...index[2]!, span: 2 }];
     const manifest = buildManifest(inputs({ plan: damagedPlan, index: repeated }));
     expect(manifest.damage).toEqual([

@@ -20,7 +20,12 @@ interface Panel {
 }
 
 const committed = readFileSync(DASHBOARD_PATH, 'utf8');
-const dashboard = JSON.parse(committed) as { uid: string; title: string; panels: Panel[]; templating: { list: { name: string; type: string; query: unknown }[] } };
+const dashboard = JSON.parse(committed) as {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query: unknown }[] };
+};
 const panels = dashboard.panels.filter((p) => p.type !== 'row');
 const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
 
@@ -49,7 +54,14 @@ describe('Grafana dashboard', () => {
     expect(lag.targets!.map((t) => t.legendFormat)).toEqual(['p50', 'p95', 'p99']);
     expect(lag.targets!.map((t) => /histogram_quantile\((0\.\d+)/.exec(t.expr)![1])).toEqual(['0.5', '0.95', '0.99']);
     const titles = panels.map((p) => p.title);
-    for (const wanted of ['Dead-letter entries', 'Worker utilisation by queue', 'Scan amplification (bytes read / bytes needed)', 'S3 error ratio by operation', 'Cache hit ratio', 'Jobs by state (all queues)']) {
+    for (const wanted of [
+      'Dead-letter entries',
+      'Worker utilisation by queue',
+      'Scan amplification (bytes read / bytes needed)',
+      'S3 error ratio by operation',
+      'Cache hit ratio',
+      'Jobs by state (all queues)',
+    ]) {
       expect(titles).toContain(wanted);
     }
   });

@@ -26,7 +26,9 @@ describe('docs/observability.md', () => {
   });
 
   it('describes every alert and how to import the dashboard', () => {
-    const rules = (parse(readFileSync(join(ROOT, 'deploy/prometheus/alerts.yaml'), 'utf8')) as { groups: { rules: { alert: string }[] }[] }).groups.flatMap((g) => g.rules);
+    const rules = (parse(readFileSync(join(ROOT, 'deploy/prometheus/alerts.yaml'), 'utf8')) as { groups: { rules: { alert: string }[] }[] }).groups.flatMap(
+      (g) => g.rules,
+    );
     for (const rule of rules) expect(doc).toContain(`| \`${rule.alert}\` |`);
     expect(doc).toContain('deploy/grafana/mcapflow.json');
     expect(doc).toMatch(/Dashboards.*Import/);

@@ -14,7 +14,16 @@ function channel(id: number, schemaId: number, topic: string, messageEncoding = 
 }
 
 function chunk(offset: number, length: number, start: number, end: number): Segment {
-  return { kind: 'chunk', offset, length, compression: 'zstd', compressedSize: length - 40, uncompressedSize: length * 2, messageStartTime: String(start), messageEndTime: String(end) };
+  return {
+    kind: 'chunk',
+    offset,
+    length,
+    compression: 'zstd',
+    compressedSize: length - 40,
+    uncompressedSize: length * 2,
+    messageStartTime: String(start),
+    messageEndTime: String(end),
+  };
 }
 
 /** Tiny classifier: ros2msg + cdr only, fingerprint = schema text. */
@@ -56,7 +65,7 @@ describe('buildPlan', () => {
     expect(plan.topics[0]).toMatchObject({ schemaName: 'sensor_msgs/msg/Imu', schemaEncoding: 'ros2msg', messageEncoding: 'cdr', reason: null });
   });
 
-  it('keeps an undecodable topic with the classifier\'s reason and no table', () => {
+  it("keeps an undecodable topic with the classifier's reason and no table", () => {
     const plan = buildPlan(inputs());
     const bad = plan.topics.find((t) => t.topic === '/bad')!;
     expect(bad).toMatchObject({ table: null, status: 'undecodable', reason: 'encoding json unsupported', schemaName: 'std_msgs/msg/String' });
@@ -65,7 +74,17 @@ describe('buildPlan', () => {
   it('keeps a channel whose schema is missing, with an empty schema name', () => {
     const plan = buildPlan(inputs({ channels: [channel(1, 9, '/orphan')] }));
     expect(plan.topics).toEqual([
-      { channelId: 1, topic: '/orphan', schemaId: 9, schemaName: '', schemaEncoding: '', messageEncoding: 'cdr', table: null, status: 'undecodable', reason: 'no schema for /orphan' },
+      {
+        channelId: 1,
+        topic: '/orphan',
+        schemaId: 9,
+        schemaName: '',
+        schemaEncoding: '',
+        messageEncoding: 'cdr',
+        table: null,
+        status: 'undecodable',
+        reason: 'no schema for /orphan',
+      },
     ]);
     expect(plan.tables).toEqual([]);
   });
@@ -89,7 +108,10 @@ describe('buildPlan', () => {
 
   it('lets two schema ids with identical definitions share one table', () => {
     const plan = buildPlan(
-      inputs({ schemas: [schema(1, 'pkg/msg/Pose', 'float64 x'), schema(2, 'pkg/msg/Pose', 'float64 x')], channels: [channel(1, 1, '/a'), channel(2, 2, '/b')] }),
+      inputs({
+        schemas: [schema(1, 'pkg/msg/Pose', 'float64 x'), schema(2, 'pkg/msg/Pose', 'float64 x')],
+        channels: [channel(1, 1, '/a'), channel(2, 2, '/b')],
+      }),
     );
     expect(plan.topics.map((t) => t.status)).toEqual(['ok', 'ok']);
   });

@@ -30,7 +30,16 @@ function pattern(n: number): Uint8Array {
 
 function readableOver(bytes: Uint8Array, overrides: Partial<RangedReadableOptions> = {}): { readable: RangedReadable; store: RangeStore } {
   const store = new RangeStore(bytes);
-  const readable = new RangedReadable({ store: store.asStore(), bucket: 'raw', key: 'runs/r.mcap', size: bytes.length, purpose: 'plan', minFetchBytes: 1000, maxReadBytes: 50_000, ...overrides });
+  const readable = new RangedReadable({
+    store: store.asStore(),
+    bucket: 'raw',
+    key: 'runs/r.mcap',
+    size: bytes.length,
+    purpose: 'plan',
+    minFetchBytes: 1000,
+    maxReadBytes: 50_000,
+    ...overrides,
+  });
   return { readable, store };
 }
 

@@ -71,7 +71,14 @@ describe('readIndexFromSummary', () => {
     expect(index.damage).toEqual([]);
     expect(index.segments.length).toBeGreaterThanOrEqual(6);
     expect(index.segments.map((s) => [s.kind, s.offset, s.length, s.compression, s.messageStartTime, s.messageEndTime])).toEqual(
-      chunkIndexes.map((c) => ['chunk', Number(c.chunkStartOffset), Number(c.chunkLength), c.compression, String(c.messageStartTime), String(c.messageEndTime)]),
+      chunkIndexes.map((c) => [
+        'chunk',
+        Number(c.chunkStartOffset),
+        Number(c.chunkLength),
+        c.compression,
+        String(c.messageStartTime),
+        String(c.messageEndTime),
+      ]),
     );
     // Both compressed and uncompressed chunks are present.
     expect(new Set(index.segments.map((s) => s.compression))).toEqual(new Set(['zstd', '']));
@@ -85,7 +92,16 @@ describe('readIndexFromSummary', () => {
     expect('index' in result).toBe(true);
     if (!('index' in result)) return;
     expect(result.index.segments).toEqual([
-      { kind: 'chunk', offset: 45, length: 2965, compression: 'zstd', compressedSize: expect.any(Number), uncompressedSize: expect.any(Number), messageStartTime: expect.any(String), messageEndTime: expect.any(String) },
+      {
+        kind: 'chunk',
+        offset: 45,
+        length: 2965,
+        compression: 'zstd',
+        compressedSize: expect.any(Number),
+        uncompressedSize: expect.any(Number),
+        messageStartTime: expect.any(String),
+        messageEndTime: expect.any(String),
+      },
     ]);
     expect(result.index.channels.map((c) => c.topic)).toEqual(['/rosout', '/parameter_events', '/topic']);
   });
@@ -112,4 +128,3 @@ describe('readIndexFromSummary', () => {
     }
   });
 });
-

@@ -62,7 +62,14 @@ describe('parseS3Event', () => {
             s3SchemaVersion: '1.0',
             configurationId: 'Config',
             bucket: { name: 'robot-raw', ownerIdentity: { principalId: 'minioadmin' }, arn: 'arn:aws:s3:::robot-raw' },
-            object: { key: 'runs%2Fa+b.mcap', size: 4096, eTag: '"0f343b0931126a20f133d67c2b018a3b"', contentType: 'application/octet-stream', userMetadata: { 'content-type': 'application/octet-stream' }, sequencer: '17B0B2C7E2A3B5C4' },
+            object: {
+              key: 'runs%2Fa+b.mcap',
+              size: 4096,
+              eTag: '"0f343b0931126a20f133d67c2b018a3b"',
+              contentType: 'application/octet-stream',
+              userMetadata: { 'content-type': 'application/octet-stream' },
+              sequencer: '17B0B2C7E2A3B5C4',
+            },
           },
           source: { host: '172.18.0.1', port: '', userAgent: 'MinIO (linux; amd64) minio-go/v7.0.70' },
         },
@@ -74,7 +81,14 @@ describe('parseS3Event', () => {
   });
 
   it('returns nothing for the s3:TestEvent AWS sends when a notification is configured', () => {
-    const test = { Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-01-15T09:00:00.000Z', Bucket: 'robot-raw', RequestId: '5582815E1AEA5ADF', HostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE' };
+    const test = {
+      Service: 'Amazon S3',
+      Event: 's3:TestEvent',
+      Time: '2026-01-15T09:00:00.000Z',
+      Bucket: 'robot-raw',
+      RequestId: '5582815E1AEA5ADF',
+      HostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE',
+    };
     expect(parseS3Event(test, encoded)).toEqual([]);
   });
 

@@ -11,7 +11,11 @@ describe('window features', () => {
     const columns = planColumns(parse(ROS2_SCHEMAS['sensor_msgs/msg/Imu'], { ros2: true }), { blobThresholdBytes: 4096 });
     const leaves = numericLeaves(columns);
     // Vector components are features; timestamps, strings and covariance lists are not.
-    expect(leaves).toEqual(['x', 'y', 'z', 'w'].map((c) => `"orientation"."${c}"`).concat(['angular_velocity', 'linear_acceleration'].flatMap((v) => ['x', 'y', 'z'].map((c) => `"${v}"."${c}"`))));
+    expect(leaves).toEqual(
+      ['x', 'y', 'z', 'w']
+        .map((c) => `"orientation"."${c}"`)
+        .concat(['angular_velocity', 'linear_acceleration'].flatMap((v) => ['x', 'y', 'z'].map((c) => `"${v}"."${c}"`))),
+    );
     expect(windowFeaturesSql('sensor_msgs_msg_Imu', ['"a"'], 1_000_000_000n)).toMatch(/avg\(CAST\("a" AS DOUBLE\)\) AS m0, coalesce\(stddev_pop/);
     expect(() => windowFeaturesSql('t', [], 1n)).toThrow(/no numeric fields/);
   });

@@ -119,7 +119,12 @@ describe('readSpan', () => {
     expect(damaged[0]!.reason).toMatch(/CRC|decompress/);
     const lost = recording.messages.filter((m) => m.logTime >= BigInt(victim.messageStartTime) && m.logTime <= BigInt(victim.messageEndTime));
     expect(lost.length).toBeGreaterThan(0);
-    expect(seen.map(key).sort()).toEqual(recording.messages.filter((m) => !lost.includes(m)).map(key).sort());
+    expect(seen.map(key).sort()).toEqual(
+      recording.messages
+        .filter((m) => !lost.includes(m))
+        .map(key)
+        .sort(),
+    );
     // A damaged chunk visits nothing at all: no partial chunk.
     expect(seen.some((m) => m.location.chunkOffset === victim.offset)).toBe(false);
   });
@@ -149,13 +154,33 @@ describe('records', () => {
   it('parses Schema and Channel records written by @mcap/core', () => {
     const bytes = record((b) => {
       b.writeSchema({ id: 3, name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data') });
-      b.writeChannel({ id: 9, schemaId: 3, topic: '/chatter', messageEncoding: 'cdr', metadata: new Map([['offered_qos_profiles', 'x'], ['k', 'v']]) });
+      b.writeChannel({
+        id: 9,
+        schemaId: 3,
+        topic: '/chatter',
+        messageEncoding: 'cdr',
+        metadata: new Map([
+          ['offered_qos_profiles', 'x'],
+          ['k', 'v'],
+        ]),
+      });
     });
     const [schemaSlot, channelSlot] = slots(bytes);
     expect(schemaSlot!.opcode).toBe(Opcode.Schema);
     const schema = parseSchema(bytes, schemaSlot!.contentStart, schemaSlot!.contentEnd);
-    expect({ ...schema, data: new TextDecoder().decode(schema.data) }).toEqual({ id: 3, name: 'std_msgs/msg/String', encoding: 'ros2msg', data: 'string data' });
-    expect(parseChannel(bytes, channelSlot!.contentStart, channelSlot!.contentEnd)).toEqual({ id: 9, schemaId: 3, topic: '/chatter', messageEncoding: 'cdr', metadata: { offered_qos_profiles: 'x', k: 'v' } });
+    expect({ ...schema, data: new TextDecoder().decode(schema.data) }).toEqual({
+      id: 3,
+      name: 'std_msgs/msg/String',
+      encoding: 'ros2msg',
+      data: 'string data',
+    });
+    expect(parseChannel(bytes, channelSlot!.contentStart, channelSlot!.contentEnd)).toEqual({
+      id: 9,
+      schemaId: 3,
+      topic: '/chatter',
+      messageEncoding: 'cdr',
+      metadata: { offered_qos_profiles: 'x', k: 'v' },
+    });
   });
 
   function recordError(run: () => void): InvalidRecordingError {

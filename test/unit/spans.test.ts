@@ -46,7 +46,7 @@ describe('planSpans', () => {
     ]);
   });
 
-  it('does not reorder the caller\'s array', () => {
+  it("does not reorder the caller's array", () => {
     const input = [seg(300, 100), seg(0, 100)];
     planSpans(input, 1000);
     expect(input.map((s) => s.offset)).toEqual([300, 0]);
@@ -54,10 +54,7 @@ describe('planSpans', () => {
 
   it('spans the earliest start and latest end of their segments, compared as numbers not strings', () => {
     // Chunks out of time order; '9' < '10' numerically but not as text.
-    const spans = planSpans(
-      [seg(0, 10, '10', '20'), seg(10, 10, '9', '11'), seg(20, 10, '12', '100')],
-      1000,
-    );
+    const spans = planSpans([seg(0, 10, '10', '20'), seg(10, 10, '9', '11'), seg(20, 10, '12', '100')], 1000);
     expect(spans).toHaveLength(1);
     expect(spans[0]!.messageStartTime).toBe('9');
     expect(spans[0]!.messageEndTime).toBe('100');

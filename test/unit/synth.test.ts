@@ -69,7 +69,9 @@ async function streamRecords(path: string, includeChunks = false): Promise<McapT
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 function stampNs(stamp: Stamp): bigint {
@@ -86,12 +88,8 @@ describe('ROS2_SCHEMAS', () => {
       for (const line of text.split('\n').filter((l) => l.startsWith('='))) expect(line).toBe('='.repeat(80));
       expect(text).toMatch(/\nMSG: std_msgs\/Header\n/);
     }
-    const pointField = parse(ROS2_SCHEMAS['sensor_msgs/msg/PointCloud2'], { ros2: true }).find(
-      (d) => d.name === 'sensor_msgs/PointField',
-    );
-    const constants = Object.fromEntries(
-      (pointField?.definitions ?? []).filter((f) => f.isConstant).map((f) => [f.name, f.value]),
-    );
+    const pointField = parse(ROS2_SCHEMAS['sensor_msgs/msg/PointCloud2'], { ros2: true }).find((d) => d.name === 'sensor_msgs/PointField');
+    const constants = Object.fromEntries((pointField?.definitions ?? []).filter((f) => f.isConstant).map((f) => [f.name, f.value]));
     expect(constants).toEqual({ INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, FLOAT32: 7, FLOAT64: 8 });
   });
 });
@@ -213,9 +211,7 @@ describe('generateRobotRun', () => {
             expect(msg.is_dense).toBe(true);
             expect((msg.width as number) * (msg.point_step as number)).toBe(data.length);
             expect(msg.row_step).toBe(data.length);
-            expect((msg.fields as { name: string; datatype: number }[]).map((f) => `${f.name}:${f.datatype}`)).toEqual([
-              'x:7', 'y:7', 'z:7', 'intensity:7',
-            ]);
+            expect((msg.fields as { name: string; datatype: number }[]).map((f) => `${f.name}:${f.datatype}`)).toEqual(['x:7', 'y:7', 'z:7', 'intensity:7']);
             const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
             for (let off = 0; off < data.length; off += 16 * 97) {
               const range = Math.hypot(view.getFloat32(off, true), view.getFloat32(off + 4, true));

@@ -48,7 +48,13 @@ describe('SchemaTableBuilder with sensor_msgs/msg/CompressedImage', () => {
     ];
     frames.forEach((f, i) => {
       const cdr = encode({ header: { stamp: f.stamp, frame_id: 'camera' }, format: f.format, data: f.data });
-      builder.append(RECORDING, '/camera/image/compressed', 1_768_467_600_000_000_000n + BigInt(i), 1_768_467_599_000_000_000n + BigInt(i), decoder.decode(cdr));
+      builder.append(
+        RECORDING,
+        '/camera/image/compressed',
+        1_768_467_600_000_000_000n + BigInt(i),
+        1_768_467_599_000_000_000n + BigInt(i),
+        decoder.decode(cdr),
+      );
     });
     expect(builder.rowCount).toBe(3);
     table = builder.finish();
@@ -81,7 +87,13 @@ describe('SchemaTableBuilder with sensor_msgs/msg/CompressedImage', () => {
   });
 
   it('keeps a 100-byte image inline, with its length and no reference', () => {
-    const ref = table.getChild('data')!.get(1)!.toJSON() as { inline: Uint8Array | null; uri: string | null; offset: bigint | null; length: bigint; sha256: string | null };
+    const ref = table.getChild('data')!.get(1)!.toJSON() as {
+      inline: Uint8Array | null;
+      uri: string | null;
+      offset: bigint | null;
+      length: bigint;
+      sha256: string | null;
+    };
     expect(Buffer.from(ref.inline!).equals(Buffer.from(small))).toBe(true);
     expect(ref).toMatchObject({ uri: null, offset: null, length: 100n, sha256: null });
   });
@@ -103,7 +115,7 @@ describe('SchemaTableBuilder with the real cdr_test messages', () => {
     for await (const message of reader.readMessages()) {
       const channelInfo = reader.channelsById.get(message.channelId)!;
       let entry = builders.get(channelInfo.schemaId);
-      const decoder = decoderFor(schemas.get(channelInfo.schemaId)!, { blobThresholdBytes: THRESHOLD });
+      const decoder = decoderFor(schemas.get(channelInfo.schemaId), { blobThresholdBytes: THRESHOLD });
       if (entry === undefined) {
         entry = { builder: new SchemaTableBuilder(decoder.columns, { blobThresholdBytes: THRESHOLD, blobs: sink }), decoded: [] };
         builders.set(channelInfo.schemaId, entry);

@@ -31,7 +31,8 @@ export function backfillRoutes(app: FastifyInstance, ctx: AdminContext): void {
     {
       schema: {
         summary: 'Start a backfill over a bucket prefix',
-        description: 'Lists the prefix page by page and enqueues every recording, pausing while the ingest queue is deep. Recordings already committed with the current operator versions are skipped unless force is true.',
+        description:
+          'Lists the prefix page by page and enqueues every recording, pausing while the ingest queue is deep. Recordings already committed with the current operator versions are skipped unless force is true.',
         tags: ['backfills'],
         body: {
           type: 'object',
@@ -51,9 +52,19 @@ export function backfillRoutes(app: FastifyInstance, ctx: AdminContext): void {
     async (request, reply) => reply.code(202).send({ id: await ctx.backfills.start(request.body) }),
   );
 
-  app.get('/v1/backfills', { schema: { summary: 'Recent backfills', tags: ['backfills'], response: { 200: { type: 'object', properties: { items: { type: 'array', items: STATUS_SCHEMA } } } } } }, async () => ({
-    items: await ctx.backfills.list(),
-  }));
+  app.get(
+    '/v1/backfills',
+    {
+      schema: {
+        summary: 'Recent backfills',
+        tags: ['backfills'],
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: STATUS_SCHEMA } } } },
+      },
+    },
+    async () => ({
+      items: await ctx.backfills.list(),
+    }),
+  );
 
   app.get<{ Params: { id: string } }>(
     '/v1/backfills/:id',

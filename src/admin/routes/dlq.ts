@@ -15,7 +15,13 @@ export function dlqRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.get<{ Querystring: { limit?: number } }>(
     '/v1/dlq',
-    { schema: { summary: 'Dead-letter entries: input, every attempt, timestamps, worker', tags: ['dlq'], querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } } },
+    {
+      schema: {
+        summary: 'Dead-letter entries: input, every attempt, timestamps, worker',
+        tags: ['dlq'],
+        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+      },
+    },
     async (request) => {
       const items = await deadLetters.list(0, (request.query.limit ?? 100) - 1);
       return { count: await deadLetters.count(), items };
@@ -34,7 +40,7 @@ export function dlqRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.post('/v1/dlq/retry-all', { schema: { summary: 'Retry every entry', tags: ['dlq'] } }, async () => {
     const results: { id: string; retried?: string[]; error?: string }[] = [];
-    for (let letters = await deadLetters.list(0, 999); letters.length > 0; ) {
+    for (let letters = await deadLetters.list(0, 999); letters.length > 0;) {
       const letter = letters.shift()!;
       // Retrying one entry can also settle its siblings of the same recording.
       if ((await deadLetters.get(letter.id)) === undefined) continue;

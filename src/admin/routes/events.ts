@@ -11,7 +11,8 @@ export function eventRoutes(app: FastifyInstance, ctx: AdminContext): void {
       onRequest: requireToken(ctx.tokens.webhook, { allowCookie: false, realm: 'webhook' }),
       schema: {
         summary: 'Receive an S3 event notification',
-        description: 'Each ObjectCreated record of a recording key becomes an ingest job (duplicates collapse). Other records and keys are acknowledged and ignored.',
+        description:
+          'Each ObjectCreated record of a recording key becomes an ingest job (duplicates collapse). Other records and keys are acknowledged and ignored.',
         tags: ['events'],
         body: { type: 'object' },
         response: { 200: { type: 'object', properties: { enqueued: { type: 'integer' }, ignored: { type: 'integer' } } }, ...errorResponses },

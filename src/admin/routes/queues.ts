@@ -18,7 +18,13 @@ export function queueRoutes(app: FastifyInstance, ctx: AdminContext): void {
   for (const action of ['pause', 'resume'] as const) {
     app.post<{ Params: { name: string } }>(
       `/v1/queues/:name/${action}`,
-      { schema: { summary: `${action === 'pause' ? 'Pause' : 'Resume'} a queue (workers stop/start taking its jobs)`, tags: ['queues'], response: errorResponses } },
+      {
+        schema: {
+          summary: `${action === 'pause' ? 'Pause' : 'Resume'} a queue (workers stop/start taking its jobs)`,
+          tags: ['queues'],
+          response: errorResponses,
+        },
+      },
       async (request) => {
         const name = request.params.name;
         if (!(QUEUE_NAMES as readonly string[]).includes(name)) throw new NotFoundError(`no queue ${name} (queues: ${QUEUE_NAMES.join(', ')})`);

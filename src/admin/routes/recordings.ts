@@ -17,9 +17,19 @@ export function recordingRoutes(app: FastifyInstance, ctx: AdminContext): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string', enum: STATES }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, cursor: { type: 'string' } },
+          properties: {
+            status: { type: 'string', enum: STATES },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+            cursor: { type: 'string' },
+          },
         },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } }, next: { type: ['string', 'null'] } } }, ...errorResponses },
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } }, next: { type: ['string', 'null'] } },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -30,7 +40,13 @@ export function recordingRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/recordings/:id',
-    { schema: { summary: 'One recording: status, manifest, per-topic summary, errors', tags: ['recordings'], response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
+    {
+      schema: {
+        summary: 'One recording: status, manifest, per-topic summary, errors',
+        tags: ['recordings'],
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+      },
+    },
     async (request) => {
       const { id } = request.params;
       if (!isRecordingId(id)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(id)} is not a recording id (32 hex characters)`);

@@ -20,7 +20,9 @@ function print(json: boolean | undefined, value: unknown, human: () => void): vo
 export function registerAdminCommands(program: Command): void {
   program
     .command('backfill')
-    .description('Re-process recordings under a bucket prefix through the admin API: list, enqueue with backpressure, skip what is committed by the current operator versions (unless --force). With --wait, follow it until it and its recordings finish.')
+    .description(
+      'Re-process recordings under a bucket prefix through the admin API: list, enqueue with backpressure, skip what is committed by the current operator versions (unless --force). With --wait, follow it until it and its recordings finish.',
+    )
     .requiredOption('--prefix <prefix>', 'key prefix to list ("" for the whole bucket)')
     .option('--bucket <bucket>', 'bucket (default: MCAPFLOW_RAW_BUCKET)')
     .option('--since <time>', 'only objects modified at or after this ISO 8601 time')
@@ -42,10 +44,15 @@ export function registerAdminCommands(program: Command): void {
       while (options.wait && (status.state === 'running' || status.committed + status.quarantined + status.failed < status.enqueued)) {
         await new Promise((r) => setTimeout(r, 500));
         status = await api.request<BackfillStatus>('GET', `/v1/backfills/${id}`);
-        if (!options.json) process.stderr.write(`\r  ${status.state}: listed ${status.listed}, enqueued ${status.enqueued}, skipped ${status.skipped}, committed ${status.committed}, quarantined ${status.quarantined}, failed ${status.failed}   `);
+        if (!options.json)
+          process.stderr.write(
+            `\r  ${status.state}: listed ${status.listed}, enqueued ${status.enqueued}, skipped ${status.skipped}, committed ${status.committed}, quarantined ${status.quarantined}, failed ${status.failed}   `,
+          );
       }
       if (options.wait && !options.json) process.stderr.write('\n');
-      print(options.json, status, () => process.stdout.write(`backfill ${id}: ${status.state}, listed ${status.listed}, enqueued ${status.enqueued}, skipped ${status.skipped}\n`));
+      print(options.json, status, () =>
+        process.stdout.write(`backfill ${id}: ${status.state}, listed ${status.listed}, enqueued ${status.enqueued}, skipped ${status.skipped}\n`),
+      );
     });
 
   program
@@ -62,14 +69,30 @@ export function registerAdminCommands(program: Command): void {
       if (id !== undefined) {
         const recording = await api.request<Record<string, unknown>>('GET', `/v1/recordings/${id}`);
         return print(options.json, recording, () => {
-          process.stdout.write(`${id}: ${String(recording.status)}${recording.reason ? ` (${String(recording.reason)})` : ''}\n`);
+          process.stdout.write(`${id}: ${String(recording.status)}${typeof recording.reason === 'string' ? ` (${recording.reason})` : ''}\n`);
           const topics = recording.topics as { topic: string; messages: number; status: string; table: string | null }[];
-          if (topics.length > 0) printTable(['topic', 'messages', 'status', 'table'], topics.map((t) => [t.topic, t.messages, t.status, t.table]));
+          if (topics.length > 0)
+            printTable(
+              ['topic', 'messages', 'status', 'table'],
+              topics.map((t) => [t.topic, t.messages, t.status, t.table]),
+            );
         });
       }
       const { queues } = await api.request<{ queues: { name: string; paused: boolean; counts: Record<string, number> }[] }>('GET', '/v1/queues');
       print(options.json, { queues }, () =>
-        printTable(['queue', 'waiting', 'active', 'delayed', 'waiting-children', 'completed', 'failed', 'paused'], queues.map((q) => [q.name, q.counts.waiting, q.counts.active, q.counts.delayed, q.counts['waiting-children'], q.counts.completed, q.counts.failed, q.paused ? 'yes' : ''])),
+        printTable(
+          ['queue', 'waiting', 'active', 'delayed', 'waiting-children', 'completed', 'failed', 'paused'],
+          queues.map((q) => [
+            q.name,
+            q.counts.waiting,
+            q.counts.active,
+            q.counts.delayed,
+            q.counts['waiting-children'],
+            q.counts.completed,
+            q.counts.failed,
+            q.paused ? 'yes' : '',
+          ]),
+        ),
       );
     });
 
@@ -81,8 +104,13 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { status?: string; limit: string; json?: boolean }) => {
       const query = new URLSearchParams({ limit: options.limit, ...(options.status ? { status: options.status } : {}) });
-      const page = await client().request<{ items: RecordingStatus[]; next: string | null }>('GET', `/v1/recordings?${query}`);
-      print(options.json, page, () => printTable(['recording', 'state', 'source', 'jobs', 'reason', 'updated'], page.items.map((r) => [r.recordingId, r.state, r.source, `${r.jobsDone}/${r.jobsTotal}`, r.reason, r.updatedAt])));
+      const page = await client().request<{ items: RecordingStatus[]; next: string | null }>('GET', `/v1/recordings?${query.toString()}`);
+      print(options.json, page, () =>
+        printTable(
+          ['recording', 'state', 'source', 'jobs', 'reason', 'updated'],
+          page.items.map((r) => [r.recordingId, r.state, r.source, `${r.jobsDone}/${r.jobsTotal}`, r.reason, r.updatedAt]),
+        ),
+      );
     });
 
   const dlq = program.command('dlq').description('Dead-letter queue: jobs that exhausted their attempts.');
@@ -92,7 +120,12 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const out = await client().request<{ count: number; items: DeadLetter[] }>('GET', '/v1/dlq');
-      print(options.json, out, () => printTable(['entry', 'recording', 'attempts', 'dead at', 'error'], out.items.map((l) => [l.id, l.recordingId, l.attempts.length, l.deadAt, l.failedReason])));
+      print(options.json, out, () =>
+        printTable(
+          ['entry', 'recording', 'attempts', 'dead at', 'error'],
+          out.items.map((l) => [l.id, l.recordingId, l.attempts.length, l.deadAt, l.failedReason]),
+        ),
+      );
     });
   dlq
     .command('retry')

@@ -13,7 +13,8 @@ export function parseTime(text: string): bigint {
   if (/^\d+$/.test(text)) return BigInt(text);
   const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$/.exec(text);
   const ms = match ? Date.parse(`${match[1]}${match[3]}`) : Number.NaN;
-  if (!match || Number.isNaN(ms)) throw new InvalidInputError('BAD_ARGUMENT', `--at ${JSON.stringify(text)} is neither nanoseconds nor an ISO 8601 time such as 2026-01-15T09:00:01.5Z`);
+  if (!match || Number.isNaN(ms))
+    throw new InvalidInputError('BAD_ARGUMENT', `--at ${JSON.stringify(text)} is neither nanoseconds nor an ISO 8601 time such as 2026-01-15T09:00:01.5Z`);
   return BigInt(ms) * 1_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
 }
 
@@ -24,7 +25,8 @@ function json(value: unknown): string {
     (_key, v: unknown) => {
       if (typeof v === 'bigint') return v.toString();
       if (v instanceof Uint8Array) return { base64: Buffer.from(v).toString('base64'), length: v.length };
-      if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? x.toString() : x));
+      if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+        return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? x.toString() : x));
       return v;
     },
     2,
@@ -34,7 +36,9 @@ function json(value: unknown): string {
 export function registerCat(program: Command): void {
   program
     .command('cat')
-    .description('Fetch one message of a committed recording by range (one ranged GET of its chunk) and print it decoded as JSON: the last message on TOPIC logged at or before --at.')
+    .description(
+      'Fetch one message of a committed recording by range (one ranged GET of its chunk) and print it decoded as JSON: the last message on TOPIC logged at or before --at.',
+    )
     .argument('<recording>', 'recording id (32 hex)')
     .argument('<topic>', 'topic, e.g. /imu')
     .requiredOption('--at <time>', 'log time: nanoseconds or ISO 8601 (e.g. 2026-01-15T09:00:01.25Z)')

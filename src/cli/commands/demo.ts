@@ -50,7 +50,8 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'random seed; the same seed and size give a byte-identical recording (already committed: nothing to redo)', '1')
     .action(async (options: { size: string; seed: string }) => {
       const sizeBytes = bytes.parse(options.size);
-      if (sizeBytes === null || !(sizeBytes > 0)) throw new InvalidInputError('BAD_ARGUMENT', `--size ${JSON.stringify(options.size)} is not a size such as 100MB or 2GB`);
+      if (sizeBytes === null || !(sizeBytes > 0))
+        throw new InvalidInputError('BAD_ARGUMENT', `--size ${JSON.stringify(options.size)} is not a size such as 100MB or 2GB`);
       const seed = Number(options.seed);
       if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new InvalidInputError('BAD_ARGUMENT', `--seed must be an integer from 0 to 4294967295`);
       const config = loadConfig();
@@ -102,13 +103,30 @@ export function registerDemo(program: Command): void {
           say(`\n${question.title}:`);
           process.stdout.write(formatTable(result.columns, result.rows, '  '));
         }
-        const turn = await queryCatalog(location, `SELECT log_time FROM sensor_msgs_msg_Imu WHERE recording_id = '${submitted.recordingId}' ORDER BY abs(angular_velocity.z) DESC LIMIT 1`);
+        const turn = await queryCatalog(
+          location,
+          `SELECT log_time FROM sensor_msgs_msg_Imu WHERE recording_id = '${submitted.recordingId}' ORDER BY abs(angular_velocity.z) DESC LIMIT 1`,
+        );
         const at = BigInt(turn.rows[0]![0] as number | string);
-        const similar = await similarWindows(location, { recordingId: submitted.recordingId, table: 'sensor_msgs_msg_Imu', at, windowNs: 1_000_000_000n, k: 3 });
-        const start = BigInt((await queryCatalog(location, `SELECT start_time FROM recordings WHERE recording_id = '${submitted.recordingId}'`)).rows[0]![0] as number | string);
+        const similar = await similarWindows(location, {
+          recordingId: submitted.recordingId,
+          table: 'sensor_msgs_msg_Imu',
+          at,
+          windowNs: 1_000_000_000n,
+          k: 3,
+        });
+        const start = BigInt(
+          (await queryCatalog(location, `SELECT start_time FROM recordings WHERE recording_id = '${submitted.recordingId}'`)).rows[0]![0] as number | string,
+        );
         const offset = (ns: string | bigint) => `t+${(Number(BigInt(ns) - start) / 1e9).toFixed(0)}s`;
         say(`\nSimilarity search (HNSW over per-second IMU features): moments most like the hardest turn at ${offset(similar.query.window_start)}:`);
-        process.stdout.write(formatTable(['window', 'recording', 'distance'], similar.neighbours.map((n) => [offset(n.window_start), n.recording_id, n.distance]), '  '));
+        process.stdout.write(
+          formatTable(
+            ['window', 'recording', 'distance'],
+            similar.neighbours.map((n) => [offset(n.window_start), n.recording_id, n.distance]),
+            '  ',
+          ),
+        );
         say('\nWhere the data lives:');
         say(`  raw recording   s3://${submitted.bucket}/${submitted.key}`);
         say(`  manifest        s3://${config.derivedBucket}/manifests/${submitted.recordingId}.json`);

@@ -88,24 +88,30 @@ function print(info: Inspection): void {
     }
     out('channels:');
     for (const c of info.channels ?? []) {
-      out(`  (${c.id}) ${c.topic.padEnd(28)} ${String(c.messages ?? '?').padStart(8)} msgs${c.hz !== null ? ` (${c.hz} Hz)` : ''} : ${c.schema} [${c.schema_encoding}] ${c.message_encoding}`);
+      out(
+        `  (${c.id}) ${c.topic.padEnd(28)} ${String(c.messages ?? '?').padStart(8)} msgs${c.hz !== null ? ` (${c.hz} Hz)` : ''} : ${c.schema} [${c.schema_encoding}] ${c.message_encoding}`,
+      );
     }
     out(`attachments: ${info.attachments}`);
     out(`metadata:    ${info.metadata}`);
   }
-  out(`read:        ${bytes.format(info.planning_read.bytes)} in ${info.planning_read.requests} request(s), ${(info.planning_read.fraction * 100).toFixed(3)}% of the file`);
+  out(
+    `read:        ${bytes.format(info.planning_read.bytes)} in ${info.planning_read.requests} request(s), ${(info.planning_read.fraction * 100).toFixed(3)}% of the file`,
+  );
 }
 
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('Describe a recording like `mcap info` — topics, schemas, counts, time range, chunks and compression — reading only its footer and summary (a local file or s3://bucket/key).')
+    .description(
+      'Describe a recording like `mcap info` — topics, schemas, counts, time range, chunks and compression — reading only its footer and summary (a local file or s3://bucket/key).',
+    )
     .argument('<recording>', 'path or s3://bucket/key')
     .option('--json', 'print JSON')
     .action(async (source: string, options: { json?: boolean }) => {
       const config = loadConfig();
       let readable: IReadable & { close?(): Promise<void> };
-      let cleanup = async () => {};
+      let cleanup: () => Promise<void>;
       let accounting: () => { bytes: number; requests: number };
       let size: number;
       const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
@@ -122,7 +128,15 @@ export function registerInspect(program: Command): void {
           throw new InvalidInputError('BAD_ARGUMENT', `${source}: no such object`);
         }
         size = info.size;
-        const ranged = new RangedReadable({ store, bucket: s3[1]!, key: s3[2]!, size, purpose: 'plan', minFetchBytes: config.readBlockBytes, maxReadBytes: config.maxRecordBytes });
+        const ranged = new RangedReadable({
+          store,
+          bucket: s3[1]!,
+          key: s3[2]!,
+          size,
+          purpose: 'plan',
+          minFetchBytes: config.readBlockBytes,
+          maxReadBytes: config.maxRecordBytes,
+        });
         await ranged.prefetchTail(Math.min(size, 1024 * 1024));
         readable = ranged;
         accounting = () => ({ bytes: ranged.bytesFetched, requests: ranged.requests });

@@ -43,7 +43,15 @@ function printSummaries(summaries: RecordingSummary[]): void {
     if (s.topics.length > 0) {
       printTable(
         ['topic', 'schema', 'encoding', 'messages', 'table', 'decode errors', 'status'],
-        s.topics.map((t) => [t.topic, t.schema, t.message_encoding, t.messages, t.table ?? '-', t.decode_errors, t.status === 'ok' ? 'ok' : `undecodable: ${t.reason}`]),
+        s.topics.map((t) => [
+          t.topic,
+          t.schema,
+          t.message_encoding,
+          t.messages,
+          t.table ?? '-',
+          t.decode_errors,
+          t.status === 'ok' ? 'ok' : `undecodable: ${t.reason}`,
+        ]),
         '  ',
       );
     }

@@ -17,7 +17,8 @@ type Role = (typeof ROLES)[number];
 function collectRoles(value: string, previous: Role[]): Role[] {
   const roles = value.split(',').map((r) => r.trim());
   for (const role of roles) {
-    if (!(ROLES as readonly string[]).includes(role)) throw new InvalidInputError('BAD_ARGUMENT', `unknown role ${JSON.stringify(role)} (roles: ${ROLES.join(', ')})`);
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new InvalidInputError('BAD_ARGUMENT', `unknown role ${JSON.stringify(role)} (roles: ${ROLES.join(', ')})`);
   }
   return [...previous, ...(roles as Role[])];
 }
@@ -45,7 +46,10 @@ export function registerServe(program: Command): void {
       let backfills: Backfills | undefined;
       if (has('admin')) {
         const { tokens, generated } = resolveTokens(config, config.s3Endpoint === undefined);
-        for (const name of generated) process.stderr.write(`mcapflow: generated the ${name} token ${tokens[name]} (saved in ${tokensFile(config.home)}; set MCAPFLOW_${name.toUpperCase()}_TOKEN to choose your own)\n`);
+        for (const name of generated)
+          process.stderr.write(
+            `mcapflow: generated the ${name} token ${tokens[name]} (saved in ${tokensFile(config.home)}; set MCAPFLOW_${name.toUpperCase()}_TOKEN to choose your own)\n`,
+          );
         backfills = new Backfills(pipeline.services, log);
         await app.register(adminPlugin, { services: pipeline.services, backfills, tokens, log });
         await backfills.resumeAll();

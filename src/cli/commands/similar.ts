@@ -43,8 +43,13 @@ export function registerSimilar(program: Command): void {
         );
         if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
-          process.stdout.write(`windows like ${result.query.recording_id} @ ${result.query.window_start} (${result.windows} windows of ${options.window} in ${options.table} searched):\n`);
-          printTable(['recording', 'window start (ns)', 'distance'], result.neighbours.map((n) => [n.recording_id, n.window_start, n.distance]));
+          process.stdout.write(
+            `windows like ${result.query.recording_id} @ ${result.query.window_start} (${result.windows} windows of ${options.window} in ${options.table} searched):\n`,
+          );
+          printTable(
+            ['recording', 'window start (ns)', 'distance'],
+            result.neighbours.map((n) => [n.recording_id, n.window_start, n.distance]),
+          );
         }
       } finally {
         store.close();

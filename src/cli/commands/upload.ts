@@ -47,7 +47,9 @@ export function registerUpload(program: Command): void {
       try {
         for (const file of files) {
           const key = validateObjectKey(`${options.prefix}${file.name}`);
-          const bar = options.json ? undefined : new SingleBar({ format: `  {phase} ${file.name} {bar} {percentage}% | {done}/{size}`, stream: process.stderr, hideCursor: true });
+          const bar = options.json
+            ? undefined
+            : new SingleBar({ format: `  {phase} ${file.name} {bar} {percentage}% | {done}/{size}`, stream: process.stderr, hideCursor: true });
           bar?.start(1, 0, { phase: 'hashing  ', done: '0B', size: bytes.format(statSync(file.path).size) });
           const result = await uploadFile(store, bucket, key, file.path, {
             journalDir: join(config.home, 'uploads'),
@@ -59,7 +61,10 @@ export function registerUpload(program: Command): void {
           });
           bar?.stop();
           if (options.json) process.stdout.write(`${JSON.stringify({ source: file.path, uri: `s3://${bucket}/${key}`, ...result })}\n`);
-          else process.stdout.write(`${file.path} → s3://${bucket}/${key} (${result.outcome}, ${bytes.format(result.size)}, sha256 ${result.sha256.slice(0, 16)}…)\n`);
+          else
+            process.stdout.write(
+              `${file.path} → s3://${bucket}/${key} (${result.outcome}, ${bytes.format(result.size)}, sha256 ${result.sha256.slice(0, 16)}…)\n`,
+            );
         }
       } finally {
         store.close();

@@ -216,9 +216,13 @@ class Generator {
     if (size === 1) small = loop(`${target}.v[${k} + i] = u8[${addr} + i];`);
     else if (kind === 'int64' || kind === 'uint64') {
       const [lo, hi] = this.le ? ['', ' + 4'] : [' + 4', ''];
-      small = loop(`{ const a = ${addr} + 8 * i, j = 2 * (${k} + i); ${target}.w[j] = dv.getUint32(a${lo}, ${LE}); ${target}.w[j + 1] = dv.getUint32(a${hi}, ${LE}); }`);
+      small = loop(
+        `{ const a = ${addr} + 8 * i, j = 2 * (${k} + i); ${target}.w[j] = dv.getUint32(a${lo}, ${LE}); ${target}.w[j + 1] = dv.getUint32(a${hi}, ${LE}); }`,
+      );
     } else {
-      const getter = { int16: 'getInt16', uint16: 'getUint16', int32: 'getInt32', uint32: 'getUint32', float32: 'getFloat32', float64: 'getFloat64' }[kind as 'int16'];
+      const getter = { int16: 'getInt16', uint16: 'getUint16', int32: 'getInt32', uint32: 'getUint32', float32: 'getFloat32', float64: 'getFloat64' }[
+        kind as 'int16'
+      ];
       small = loop(`${target}.v[${k} + i] = dv.${getter}(${addr} + ${size} * i, ${LE});`);
     }
     // Bulk byte copies keep wire bytes as they are, so only when the wire order is the host's (little).
@@ -283,7 +287,7 @@ class Generator {
         const { size, align } = wireSize(prim)!;
         e.align(align);
         const addr = e.read(size);
-        if (keep) this.#storeFixed(e, prim === 'bool' ? 'uint8' : (prim as NumericKind), col((out as Out & { k: 'fixed' }).slot), index, addr);
+        if (keep) this.#storeFixed(e, prim === 'bool' ? 'uint8' : prim, col((out as Out & { k: 'fixed' }).slot), index, addr);
       }
     }
   }
@@ -320,7 +324,9 @@ class Generator {
       if (element.k === 'struct') {
         // time / duration: pairs of int32 sec, uint32 nanosec.
         const [s, ns] = element.children as [Out & { k: 'fixed' }, Out & { k: 'fixed' }];
-        em.stmt(`for (let i = 0; i < ${n}; i++) { const a = ${addr} + 8 * i; ${col(s.slot)}.v[${k} + i] = dv.getInt32(a, ${em.LE}); ${col(ns.slot)}.v[${k} + i] = dv.getUint32(a + 4, ${em.LE}); }`);
+        em.stmt(
+          `for (let i = 0; i < ${n}; i++) { const a = ${addr} + 8 * i; ${col(s.slot)}.v[${k} + i] = dv.getInt32(a, ${em.LE}); ${col(ns.slot)}.v[${k} + i] = dv.getUint32(a + 4, ${em.LE}); }`,
+        );
       } else {
         const kind = element.k === 'bool' ? 'bool' : (element as Out & { k: 'fixed' }).kind;
         for (const line of this.#copyFixed(kind, col(element.slot), k, addr, count, em.LE)) em.stmt(line);

@@ -266,7 +266,13 @@ export class BlobColumn implements PerElement {
   }
 
   data(type: arrow.DataType, length: number): arrow.Data {
-    const [inline, uri, offset, len, sha256] = (type as arrow.Struct).children.map((f) => f.type) as [arrow.DataType, arrow.DataType, arrow.DataType, arrow.DataType, arrow.DataType];
+    const [inline, uri, offset, len, sha256] = (type as arrow.Struct).children.map((f) => f.type) as [
+      arrow.DataType,
+      arrow.DataType,
+      arrow.DataType,
+      arrow.DataType,
+      arrow.DataType,
+    ];
     const offsetNulls = nullsOf(this.offsetValid, length);
     const children = [
       this.inline.arrowData(inline, length),

@@ -45,7 +45,23 @@ export interface Layout {
 
 export class ColumnarLayoutError extends Error {}
 
-const PRIMITIVES = new Set<string>(['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'string', 'wstring', 'time', 'duration']);
+const PRIMITIVES = new Set<string>([
+  'bool',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+  'string',
+  'wstring',
+  'time',
+  'duration',
+]);
 
 function isConstantModule(def: MessageDefinition): boolean {
   return def.definitions.length > 0 && def.definitions.every((f) => f.isConstant === true);
@@ -121,7 +137,13 @@ class LayoutBuilder {
    * The wire reading of a struct's fields. `planOf` finds each field's plan (undefined when the
    * field has no column), `typeOf` its Arrow type; `domain` is null when nothing is kept.
    */
-  struct(fields: MessageDefinitionField[], planOf: (field: MessageDefinitionField) => ColumnPlan | undefined, typeOf: (plan: ColumnPlan) => arrow.DataType, domain: number | null, depth: number): { read: Read & { k: 'struct' }; outs: Out[] } {
+  struct(
+    fields: MessageDefinitionField[],
+    planOf: (field: MessageDefinitionField) => ColumnPlan | undefined,
+    typeOf: (plan: ColumnPlan) => arrow.DataType,
+    domain: number | null,
+    depth: number,
+  ): { read: Read & { k: 'struct' }; outs: Out[] } {
     if (depth > 64) throw new ColumnarLayoutError('message nesting deeper than 64 levels (recursive definition?)');
     if (!hasDataFields(fields)) return { read: { k: 'struct', fields: [], empty: true, out: null }, outs: [] };
     const reads: Read[] = [];
@@ -148,7 +170,16 @@ class LayoutBuilder {
     if (field.isComplex === true) {
       const nested = this.#nested(field);
       const structOf = (structPlan: ColumnPlan | undefined, structType: arrow.DataType | undefined, d: number | null): { read: Read & { k: 'struct' } } => {
-        if (structPlan === undefined || structType === undefined || d === null) return { read: this.struct(nested, () => undefined, () => new arrow.Null(), null, depth + 1).read };
+        if (structPlan === undefined || structType === undefined || d === null)
+          return {
+            read: this.struct(
+              nested,
+              () => undefined,
+              () => new arrow.Null(),
+              null,
+              depth + 1,
+            ).read,
+          };
         if (structPlan.kind !== 'struct') throw new ColumnarLayoutError(`field ${field.name}: expected a struct column, the plan has ${structPlan.kind}`);
         const children = structPlan.fields;
         const childTypes = (structType as arrow.Struct).children;
@@ -187,7 +218,8 @@ class LayoutBuilder {
         if (prim !== 'uint8') throw new ColumnarLayoutError(`field ${field.name}: ${plan.kind} column for a ${prim} array`);
         return { k: 'primSeq', prim, length: field.arrayLength, out: this.out(plan, type, domain) };
       }
-      if (plan.kind !== 'list' || plan.element.kind !== 'primitive') throw new ColumnarLayoutError(`field ${field.name}: expected a list of ${prim}, the plan has ${plan.kind}`);
+      if (plan.kind !== 'list' || plan.element.kind !== 'primitive')
+        throw new ColumnarLayoutError(`field ${field.name}: expected a list of ${prim}, the plan has ${plan.kind}`);
       const element = plan.element;
       const out = this.#list(type, domain, (childDomain, elementType) => this.out(element, elementType, childDomain));
       return { k: 'primSeq', prim, length: field.arrayLength, out };
@@ -205,7 +237,8 @@ class LayoutBuilder {
 export function buildLayout(definitions: MessageDefinition[], columns: TopColumn[]): Layout {
   const root = definitions.find((d) => !isConstantModule(d));
   if (root === undefined) throw new ColumnarLayoutError('MessageReader initialized with no root MessageDefinition');
-  if (root !== definitions[0] && columns.length > 0) throw new ColumnarLayoutError('the columns were planned from a constants-only definition the reader skips');
+  if (root !== definitions[0] && columns.length > 0)
+    throw new ColumnarLayoutError('the columns were planned from a constants-only definition the reader skips');
   const builder = new LayoutBuilder(definitions);
   const types = columns.map((c) => arrowType(c.plan));
   const { read, outs } = builder.struct(

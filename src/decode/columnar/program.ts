@@ -39,6 +39,7 @@ export function compileColumnarCdr(definitions: MessageDefinition[], columns: To
     const layout = buildLayout(definitions, columns);
     const source = generateSource(layout);
     // new Function is the point: V8 compiles straight-line code specialised to this schema.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const factory = new Function('S', 'D', 'H', source) as DecoderFactory;
     program = { columns, layout, source, factory };
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);

@@ -122,7 +122,7 @@ export class ColumnarCdrTableBuilder {
   #storeBlobs(pend: number[]): void {
     for (let i = 0; i < pend.length; i += 3) {
       const column = this.#slots[pend[i]!] as BlobColumn;
-      const bytes = this.#u8.subarray(pend[i + 1]!, pend[i + 1]! + pend[i + 2]!);
+      const bytes = this.#u8.subarray(pend[i + 1], pend[i + 1]! + pend[i + 2]!);
       if (bytes.length <= this.#threshold) column.appendInline(bytes);
       else column.appendRef(this.#blobs.put(bytes));
     }
