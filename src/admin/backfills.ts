@@ -49,6 +49,15 @@ export interface BackfillStatus {
 
 const LEASE_MS = 30_000;
 
+/** Backfill ids are `bf-` and 16 hex digits; checked before use, since they become Redis keys. */
+export function isBackfillId(id: string): boolean {
+  return /^bf-[0-9a-f]{16}$/.test(id);
+}
+
+function checkId(id: string): void {
+  if (!isBackfillId(id)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(id)} is not a backfill id (bf- followed by 16 hex digits)`);
+}
+
 function sameOperators(a: Record<string, string>): boolean {
   return Object.entries(OPERATOR_VERSIONS).every(([name, version]) => a[name] === version);
 }
@@ -115,7 +124,9 @@ export class Backfills {
     return id;
   }
 
+  /** Throws BAD_ARGUMENT for a malformed id; undefined when no such backfill exists. */
   async get(id: string): Promise<BackfillStatus | undefined> {
+    checkId(id);
     const h = await this.#redis.hgetall(this.#key(id));
     if (h.state === undefined) return undefined;
     const outcomes = { committed: 0, quarantined: 0, failed: 0 };
@@ -145,7 +156,7 @@ export class Backfills {
   async list(limit = 50): Promise<BackfillStatus[]> {
     const ids = await this.#redis.zrevrange(this.#index, 0, limit - 1);
     const out: BackfillStatus[] = [];
-    for (const id of ids) {
+    for (const id of ids.filter(isBackfillId)) {
       const status = await this.get(id);
       if (status) out.push(status);
     }
@@ -154,6 +165,7 @@ export class Backfills {
 
   /** Stops a running backfill; jobs already enqueued still run. */
   async cancel(id: string): Promise<BackfillStatus | undefined> {
+    checkId(id);
     const state = await this.#redis.hget(this.#key(id), 'state');
     if (state === null) return undefined;
     if (state === 'running') await this.#redis.hset(this.#key(id), { state: 'cancelled', updated_at: new Date().toISOString() });
@@ -163,7 +175,7 @@ export class Backfills {
 
   /** Picks up backfills left running by a previous admin process. */
   async resumeAll(): Promise<void> {
-    for (const id of await this.#redis.zrange(this.#index, '0', '-1')) {
+    for (const id of (await this.#redis.zrange(this.#index, '0', '-1')).filter(isBackfillId)) {
       if ((await this.#redis.hget(this.#key(id), 'state')) === 'running') this.#launch(id);
     }
   }

@@ -10,7 +10,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import { DLQ_QUEUE, QUEUE_NAMES, type QueueName } from '../queue/jobs.ts';
-import { requireToken, sessionCookie } from './auth.ts';
+import { requireAdmin, requireJsonBody, sessionCookie, sessionCookieValue } from './auth.ts';
 import { errorBody, installErrorHandling } from './http-errors.ts';
 import { backfillRoutes } from './routes/backfills.ts';
 import type { AdminContext } from './routes/context.ts';
@@ -19,6 +19,7 @@ import { eventRoutes } from './routes/events.ts';
 import { queryRoutes } from './routes/query.ts';
 import { queueRoutes } from './routes/queues.ts';
 import { recordingRoutes } from './routes/recordings.ts';
+import { AdminSessions } from './sessions.ts';
 import { STATUS_PAGE } from './status-page.ts';
 import { tokenMatches } from './tokens.ts';
 
@@ -35,27 +36,50 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE));
 
-  // Signing in on the status page trades the token for an HttpOnly cookie.
-  app.post<{ Body: { token: string } }>(
-    '/v1/session',
-    {
-      schema: {
-        summary: 'Sign the browser in (sets an HttpOnly session cookie)',
-        tags: ['session'],
-        body: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 512 } } },
-        security: [],
+  const sessions = new AdminSessions(ctx.services.queues.connection, {
+    prefix: ctx.services.config.prefix,
+    adminToken: ctx.tokens.admin,
+    ttlSeconds: ctx.services.config.adminSessionSeconds,
+  });
+  const requireSignedIn = requireAdmin(ctx.tokens.admin, sessions);
+
+  // Signing in on the status page trades the token for an HttpOnly cookie holding a fresh session id.
+  await app.register(async (session) => {
+    session.addHook('onRequest', requireJsonBody);
+    session.post<{ Body: { token: string } }>(
+      '/v1/session',
+      {
+        schema: {
+          summary: 'Sign the browser in (sets an HttpOnly session cookie)',
+          tags: ['session'],
+          body: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 512 } } },
+          security: [],
+        },
       },
-    },
-    async (request, reply) => {
-      if (!tokenMatches(request.body.token, ctx.tokens.admin)) return reply.code(403).send(errorBody('FORBIDDEN', 'the admin token is not valid'));
-      return reply.header('set-cookie', sessionCookie(request.body.token)).send({ signedIn: true });
-    },
-  );
+      async (request, reply) => {
+        if (!tokenMatches(request.body.token, ctx.tokens.admin)) return reply.code(403).send(errorBody('FORBIDDEN', 'the admin token is not valid'));
+        const id = await sessions.create();
+        return reply
+          .header('set-cookie', sessionCookie(id, { maxAgeSeconds: sessions.ttlSeconds, secure: request.protocol === 'https' }))
+          .send({ signedIn: true, expiresInSeconds: sessions.ttlSeconds });
+      },
+    );
+    session.delete(
+      '/v1/session',
+      { schema: { summary: 'Sign the browser out (ends its session on the server)', tags: ['session'], security: [] } },
+      async (request, reply) => {
+        const id = sessionCookieValue(request);
+        if (id !== undefined) await sessions.revoke(id);
+        return reply.header('set-cookie', sessionCookie('', { maxAgeSeconds: 0, secure: request.protocol === 'https' })).send({ signedIn: false });
+      },
+    );
+  });
 
   await app.register(async (webhook) => eventRoutes(webhook, ctx));
 
   await app.register(async (api) => {
-    api.addHook('onRequest', requireToken(ctx.tokens.admin, { allowCookie: true, realm: 'admin' }));
+    api.addHook('onRequest', requireSignedIn);
+    api.addHook('onRequest', requireJsonBody);
     backfillRoutes(api, ctx);
     recordingRoutes(api, ctx);
     queueRoutes(api, ctx);
@@ -64,7 +88,7 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
   });
 
   await app.register(async (board) => {
-    board.addHook('onRequest', requireToken(ctx.tokens.admin, { allowCookie: true, realm: 'admin' }));
+    board.addHook('onRequest', requireSignedIn);
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath('/queues');
     createBullBoard({

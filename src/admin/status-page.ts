@@ -1,6 +1,6 @@
 /**
  * The status page: one static HTML document whose script reads the admin API (signed in
- * with the admin token, kept as an HttpOnly cookie). Queue detail is bull-board's, at
+ * with the admin token, which the server trades for an HttpOnly session cookie). Queue detail is bull-board's, at
  * /queues; this page adds what bull-board cannot know: recordings, dead letters with
  * retry buttons, backfills with progress.
  */
@@ -21,7 +21,7 @@ export const STATUS_PAGE = `<!doctype html>
 </style>
 </head>
 <body>
-<h1>mcapflow <span class="muted" id="updated"></span></h1>
+<h1>mcapflow <span class="muted" id="updated"></span> <button id="signout" hidden>Sign out</button></h1>
 <form id="signin"><p>Sign in with the admin token (<code>MCAPFLOW_ADMIN_TOKEN</code>, or <code>tokens.json</code> in <code>MCAPFLOW_HOME</code>).</p>
   <input id="token" type="password" size="40" autocomplete="off" aria-label="admin token"> <button type="submit">Sign in</button> <span id="signin-error" class="state-failed"></span></form>
 <main id="main" hidden>
@@ -40,14 +40,14 @@ async function api(path, options = {}) {
   if (!res.ok) throw new Error(body.error ? body.error.code + ': ' + body.error.message : res.statusText);
   return body;
 }
-function showSignin() { $('signin').style.display = 'block'; $('main').hidden = true; }
+function showSignin() { $('signin').style.display = 'block'; $('main').hidden = true; $('signout').hidden = true; }
 function table(el, headers, rows) {
   el.innerHTML = '<tr>' + headers.map((h) => '<th>' + esc(h) + '</th>').join('') + '</tr>' +
     (rows.length ? rows.join('') : '<tr><td colspan="' + headers.length + '" class="muted">none</td></tr>');
 }
 async function refresh() {
   const [queues, dlq, backfills, recordings] = await Promise.all([api('v1/queues'), api('v1/dlq'), api('v1/backfills'), api('v1/recordings?limit=100')]);
-  $('signin').style.display = 'none'; $('main').hidden = false;
+  $('signin').style.display = 'none'; $('main').hidden = false; $('signout').hidden = false;
   const states = ['waiting', 'active', 'delayed', 'waiting-children', 'completed', 'failed'];
   table($('queues'), ['queue', ...states, 'paused'], queues.queues.map((q) => '<tr><td>' + esc(q.name) + '</td>' + states.map((s) => '<td>' + esc(q.counts[s] ?? 0) + '</td>').join('') + '<td>' + (q.paused ? 'yes' : '') + '</td></tr>'));
   table($('dlq'), ['entry', 'recording', 'attempts', 'last error', ''], dlq.items.map((l) =>
@@ -80,6 +80,10 @@ $('signin').addEventListener('submit', async (event) => {
   if (!res.ok) { $('signin-error').textContent = 'that token is not valid'; return; }
   $('token').value = ''; $('signin-error').textContent = '';
   refresh().catch(() => {});
+});
+$('signout').addEventListener('click', async () => {
+  await fetch('v1/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => {});
+  showSignin();
 });
 refresh().catch(() => {});
 setInterval(() => refresh().catch(() => {}), 2000);

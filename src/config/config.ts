@@ -167,6 +167,12 @@ export const OPTIONS = {
     'Bearer token of the S3 event webhook POST /v1/events/s3 (secret). Unset on the embedded default: generated like the admin token.',
     z.string().min(16, 'must be at least 16 characters').optional(),
   ),
+  adminSessionSeconds: option(
+    'MCAPFLOW_ADMIN_SESSION_SECONDS',
+    '43200',
+    'How long a status-page sign-in lasts: the session cookie and its record in Redis expire together (signing out ends it sooner).',
+    positiveInt,
+  ),
   adminUrl: option(
     'MCAPFLOW_ADMIN_URL',
     undefined,

@@ -41,6 +41,18 @@ export function deadLetterId(queue: PipelineQueue, jobId: string): string {
   return `${queue}-${jobId}`;
 }
 
+/**
+ * Entry ids are `<queue>-<job id>` with mcapflow's own job ids (letters, digits, `_`, `.`,
+ * `-`). Anything else is refused before it reaches Redis: BullMQ looks a job up by the
+ * key `<prefix>:dlq:<id>`, so an id such as `meta` or `events` would name the queue's own
+ * keys.
+ */
+const DEAD_LETTER_ID = new RegExp(`^(?:${QUEUE_NAMES.join('|')})-[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$`);
+
+export function isDeadLetterId(id: string): boolean {
+  return DEAD_LETTER_ID.test(id);
+}
+
 /** The queue name in a BullMQ key `<prefix>:<queue>[:<id>]` (neither prefix nor ids contain `:`). */
 function queueOfKey(key: string): PipelineQueue {
   const parts = key.split(':');
@@ -107,6 +119,7 @@ export class DeadLetters {
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {
+    if (!isDeadLetterId(id)) return undefined;
     const job = await this.#queues.queue(DLQ_QUEUE).getJob(id);
     return job?.data as DeadLetter | undefined;
   }

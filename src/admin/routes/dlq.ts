@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { NotFoundError } from '../../errors.ts';
-import type { DeadLetter } from '../../queue/dead-letters.ts';
+import { InvalidInputError, NotFoundError } from '../../errors.ts';
+import { isDeadLetterId, type DeadLetter } from '../../queue/dead-letters.ts';
 import { errorResponses, type AdminContext } from './context.ts';
+
+/** A well-formed entry id, or a 400 naming the format (ids reach Redis keys). */
+function entryId(id: string): string {
+  if (!isDeadLetterId(id))
+    throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(id)} is not a dead-letter entry id (<queue>-<job id>, e.g. index-<recording id>-index-0)`);
+  return id;
+}
 
 export function dlqRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deadLetters, status } = ctx.services;
@@ -32,7 +39,7 @@ export function dlqRoutes(app: FastifyInstance, ctx: AdminContext): void {
     '/v1/dlq/:id/retry',
     { schema: { summary: 'Retry an entry: its recording re-enters the flow where it failed', tags: ['dlq'], response: errorResponses } },
     async (request) => {
-      const letter = await deadLetters.get(request.params.id);
+      const letter = await deadLetters.get(entryId(request.params.id));
       if (letter === undefined) throw new NotFoundError(`no dead-letter entry ${request.params.id}`);
       return { id: letter.id, retried: await retry(letter) };
     },
@@ -57,7 +64,7 @@ export function dlqRoutes(app: FastifyInstance, ctx: AdminContext): void {
     '/v1/dlq/:id',
     { schema: { summary: 'Discard an entry (its failed job is removed; the recording stays failed)', tags: ['dlq'], response: errorResponses } },
     async (request) => {
-      if (!(await deadLetters.discard(request.params.id))) throw new NotFoundError(`no dead-letter entry ${request.params.id}`);
+      if (!(await deadLetters.discard(entryId(request.params.id)))) throw new NotFoundError(`no dead-letter entry ${request.params.id}`);
       return { id: request.params.id, discarded: true };
     },
   );

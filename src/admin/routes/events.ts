@@ -8,7 +8,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post(
     '/v1/events/s3',
     {
-      onRequest: requireToken(ctx.tokens.webhook, { allowCookie: false, realm: 'webhook' }),
+      onRequest: requireToken(ctx.tokens.webhook, { realm: 'webhook' }),
       schema: {
         summary: 'Receive an S3 event notification',
         description:
