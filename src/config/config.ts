@@ -57,6 +57,21 @@ export const OPTIONS = {
   embeddedS3Port: option('MCAPFLOW_EMBEDDED_S3_PORT', '0', 'Port of the embedded S3 server on 127.0.0.1; 0 picks a free one.', nonNegativeInt),
   rawBucket: option('MCAPFLOW_RAW_BUCKET', 'raw', 'Bucket that recordings are uploaded to.', bucketName),
   derivedBucket: option('MCAPFLOW_DERIVED_BUCKET', 'derived', 'Bucket for derived data: objects/, manifests/, quarantine/.', bucketName),
+  eventBuckets: option(
+    'MCAPFLOW_EVENT_BUCKETS',
+    undefined,
+    'Comma-separated buckets whose object-created events (webhook, SQS, embedded server) become ingest jobs; records for any other bucket are ignored with a reason. Unset: MCAPFLOW_RAW_BUCKET only.',
+    z
+      .string()
+      .optional()
+      .transform((s) =>
+        s
+          ?.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(bucketName).min(1, 'must name at least one bucket').optional()),
+  ),
   recordingSuffixes: option(
     'MCAPFLOW_RECORDING_SUFFIXES',
     '.mcap',
@@ -120,6 +135,18 @@ export const OPTIONS = {
       }
       return out;
     }),
+  ),
+  dlqMaxEntries: option(
+    'MCAPFLOW_DLQ_MAX_ENTRIES',
+    '10000',
+    'Dead-letter entries kept; beyond it the oldest are dropped and counted in mcapflow_dlq_dropped_total (their recordings stay failed).',
+    positiveInt,
+  ),
+  dlqMaxEntryBytes: option(
+    'MCAPFLOW_DLQ_MAX_ENTRY_BYTES',
+    '8192',
+    'Largest dead-letter entry in Redis: a bigger job input is kept as a preview, errors and stacks are clipped, the oldest attempts left out (the entry says so). At least 2048.',
+    z.coerce.number().int().min(2048, 'must be at least 2048'),
   ),
   backoffMs: option('MCAPFLOW_BACKOFF_MS', '1000', 'Base delay of the exponential retry backoff.', nonNegativeInt),
   lockDurationMs: option(

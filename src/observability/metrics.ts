@@ -284,6 +284,16 @@ export const queueJobs = new Gauge({
   },
 });
 
+export const dlqDropped = new Counter({
+  name: 'mcapflow_dlq_dropped_total',
+  help: 'Dead-letter entries dropped, oldest first, to keep the dead-letter queue within MCAPFLOW_DLQ_MAX_ENTRIES (their recordings stay failed; re-ingest them to retry).',
+  registers,
+});
+
+export function countDlqDropped(entries: number): void {
+  if (entries > 0) dlqDropped.inc(entries);
+}
+
 export const dlqJobs = new Gauge({
   name: 'mcapflow_dlq_jobs',
   help: 'Entries in the dead-letter queue (jobs that exhausted their attempts), read when scraped.',

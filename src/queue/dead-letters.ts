@@ -4,9 +4,16 @@
  * holding its input, every attempt's error and stack, timestamps and the worker that ran it.
  * Retrying an entry re-enters the flow where it failed: the failed job goes back to its
  * queue and, when its recording's commit was failed by it, the commit waits for it again.
+ *
+ * The DLQ is bounded: each entry (and each recorded attempt) is size-bounded, see
+ * dead-letter-bounds.ts, and when it holds more than `maxEntries` the oldest entries are
+ * dropped and counted (mcapflow_dlq_dropped_total). A dropped entry's recording stays
+ * failed; its failed job ages out of its queue, and the startup sweep does not file it again.
  */
 import type { Job } from 'bullmq';
 import { describeError, isMcapflowError, NotFoundError } from '../errors.ts';
+import { countDlqDropped } from '../observability/metrics.ts';
+import { boundAttempt, boundEntry } from './dead-letter-bounds.ts';
 import { DLQ_QUEUE, QUEUE_NAMES, type PipelineQueue } from './jobs.ts';
 import type { Queues } from './queues.ts';
 
@@ -25,9 +32,12 @@ export interface DeadLetter {
   jobId: string;
   name: string;
   recordingId: string | null;
-  /** The job's input, as it was enqueued. */
+  /** The job's input, as it was enqueued; a TruncatedData preview when it was too big to keep. */
   data: unknown;
+  /** The newest attempts, oldest first (errors and stacks clipped to the entry's budget). */
   attempts: AttemptRecord[];
+  /** Older attempts left out to keep the entry within its size bound. */
+  attemptsOmitted?: number;
   failedReason: string;
   enqueuedAt: string;
   deadAt: string;
@@ -36,6 +46,15 @@ export interface DeadLetter {
 /** BullMQ fails a parent whose child failed with this reason; the child is the entry to retry. */
 const CHILD_FAILURE = /^child .+ failed$/;
 const ATTEMPT_HISTORY_TTL_SECONDS = 30 * 24 * 3600;
+/** Attempts kept per job (retries plus stalled restarts never get near it). */
+const ATTEMPT_HISTORY_LENGTH = 32;
+
+export interface DeadLetterLimits {
+  /** Entries kept; the oldest beyond it are dropped. */
+  maxEntries: number;
+  /** Largest JSON of one entry, and the budget its attempts' errors and stacks are clipped to. */
+  maxEntryBytes: number;
+}
 
 export function deadLetterId(queue: PipelineQueue, jobId: string): string {
   return `${queue}-${jobId}`;
@@ -65,27 +84,42 @@ export function isChildFailure(reason: string): boolean {
 
 export class DeadLetters {
   readonly #queues: Queues;
+  readonly #limits: DeadLetterLimits;
 
-  constructor(queues: Queues) {
+  constructor(queues: Queues, limits: DeadLetterLimits) {
     this.#queues = queues;
+    this.#limits = limits;
   }
 
   #attemptsKey(queue: string, jobId: string): string {
     return `${this.#queues.settings.prefix}:attempts:${queue}:${jobId}`;
   }
 
+  /** Time (ms) up to which failed jobs lost their entry to the cap: the sweep leaves them alone. */
+  get #droppedUntilKey(): string {
+    return `${this.#queues.settings.prefix}:dlq-dropped-until`;
+  }
+
   /** Records one failed attempt (called for every failure, final or not). */
   async recordAttempt(queue: PipelineQueue, job: Job, error: Error, worker: string): Promise<void> {
-    const record: AttemptRecord = {
-      attempt: job.attemptsMade,
-      at: new Date().toISOString(),
-      worker,
-      error: describeError(error),
-      code: isMcapflowError(error) ? error.code : null,
-      stack: error.stack ?? null,
-    };
+    const record: AttemptRecord = boundAttempt(
+      {
+        attempt: job.attemptsMade,
+        at: new Date().toISOString(),
+        worker,
+        error: describeError(error),
+        code: isMcapflowError(error) ? error.code : null,
+        stack: error.stack ?? null,
+      },
+      this.#limits.maxEntryBytes,
+    );
     const key = this.#attemptsKey(queue, job.id!);
-    await this.#queues.connection.multi().rpush(key, JSON.stringify(record)).expire(key, ATTEMPT_HISTORY_TTL_SECONDS).exec();
+    await this.#queues.connection
+      .multi()
+      .rpush(key, JSON.stringify(record))
+      .ltrim(key, -ATTEMPT_HISTORY_LENGTH, -1)
+      .expire(key, ATTEMPT_HISTORY_TTL_SECONDS)
+      .exec();
   }
 
   async attempts(queue: string, jobId: string): Promise<AttemptRecord[]> {
@@ -93,24 +127,48 @@ export class DeadLetters {
     return raw.map((r) => JSON.parse(r) as AttemptRecord);
   }
 
-  /** Moves a job that has no attempts left into the DLQ (idempotent per job). */
+  /** Moves a job that has no attempts left into the DLQ (idempotent per job), then enforces the cap. */
   async add(queue: PipelineQueue, job: Job): Promise<DeadLetter> {
     const id = deadLetterId(queue, job.id!);
     const data = job.data as { recordingId?: unknown };
-    const letter: DeadLetter = {
-      id,
-      queue,
-      jobId: job.id!,
-      name: job.name,
-      recordingId: typeof data?.recordingId === 'string' ? data.recordingId : null,
-      data: job.data,
-      attempts: await this.attempts(queue, job.id!),
-      failedReason: job.failedReason ?? '',
-      enqueuedAt: new Date(job.timestamp).toISOString(),
-      deadAt: new Date(job.finishedOn ?? Date.now()).toISOString(),
-    };
+    const letter: DeadLetter = boundEntry(
+      {
+        id,
+        queue,
+        jobId: job.id!,
+        name: job.name,
+        recordingId: typeof data?.recordingId === 'string' ? data.recordingId : null,
+        data: job.data as unknown,
+        attempts: await this.attempts(queue, job.id!),
+        failedReason: job.failedReason ?? '',
+        enqueuedAt: new Date(job.timestamp).toISOString(),
+        deadAt: new Date(job.finishedOn ?? Date.now()).toISOString(),
+      },
+      this.#limits.maxEntryBytes,
+    );
     await this.#queues.queue(DLQ_QUEUE).add(queue, letter, { jobId: id });
+    await this.#enforceCap();
     return letter;
+  }
+
+  /** Drops the oldest entries beyond `maxEntries`; returns how many this call dropped. */
+  async #enforceCap(): Promise<number> {
+    const excess = (await this.count()) - this.#limits.maxEntries;
+    if (excess <= 0) return 0;
+    const dlq = this.#queues.queue(DLQ_QUEUE);
+    let dropped = 0;
+    for (const job of await dlq.getJobs(['waiting', 'prioritized'], 0, excess - 1, true)) {
+      const letter = job.data as DeadLetter;
+      // Two processes may trim at once: count only the removals that happened here.
+      if ((await dlq.remove(job.id!)) !== 1) continue;
+      dropped += 1;
+      await this.#queues.connection.del(this.#attemptsKey(letter.queue, letter.jobId));
+      const deadAt = Date.parse(letter.deadAt);
+      const until = Number((await this.#queues.connection.get(this.#droppedUntilKey)) ?? 0);
+      if (deadAt > until) await this.#queues.connection.set(this.#droppedUntilKey, String(deadAt));
+    }
+    countDlqDropped(dropped);
+    return dropped;
   }
 
   async list(start = 0, end = 99): Promise<DeadLetter[]> {
@@ -138,7 +196,8 @@ export class DeadLetters {
    */
   async retry(id: string): Promise<string[]> {
     const letter = await this.get(id);
-    if (letter === undefined) throw new NotFoundError(`no dead-letter entry ${id}`);
+    if (letter === undefined)
+      throw new NotFoundError(`no dead-letter entry ${id} (retried, discarded, or dropped as one of the oldest beyond MCAPFLOW_DLQ_MAX_ENTRIES)`);
     const job = await this.#queues.queue(letter.queue).getJob(letter.jobId);
     if (job === undefined)
       throw new NotFoundError(`job ${letter.jobId} of dead-letter entry ${id} no longer exists in queue ${letter.queue}; re-ingest its recording instead`);
@@ -192,10 +251,13 @@ export class DeadLetters {
    */
   async sweep(): Promise<number> {
     let added = 0;
+    const droppedUntil = Number((await this.#queues.connection.get(this.#droppedUntilKey)) ?? 0);
     for (const queue of QUEUE_NAMES) {
       const failed = await this.#queues.queue(queue).getJobs(['failed'], 0, 999);
       for (const job of failed) {
         if (job.id === undefined || isChildFailure(job.failedReason ?? '')) continue;
+        // Failed no later than an entry the cap dropped: it would be among the oldest, dropped too.
+        if ((job.finishedOn ?? 0) <= droppedUntil) continue;
         if (await this.#queues.queue(DLQ_QUEUE).getJob(deadLetterId(queue, job.id))) continue;
         await this.add(queue, job);
         added += 1;

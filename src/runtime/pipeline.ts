@@ -4,7 +4,7 @@
  */
 import type { JobType, Worker } from 'bullmq';
 import type { Config } from '../config/config.ts';
-import { handleS3Event } from '../dispatcher/event-handler.ts';
+import { eventHandlerOptions, handleS3Event } from '../dispatcher/event-handler.ts';
 import { startDispatcher } from '../dispatcher/dispatcher.ts';
 import type { Logger } from '../log.ts';
 import { assertNoEviction } from '../queue/redis.ts';
@@ -45,7 +45,7 @@ export async function startPipeline(config: Config, env: Environment, roles: Pip
   const workers: Worker[] = [];
   if (roles.dispatcher) {
     env.embeddedS3?.onEvent((event) => {
-      handleS3Event(event, { queues: services.queues, recordingSuffixes: config.recordingSuffixes, keysUrlEncoded: false })
+      handleS3Event(event, eventHandlerOptions(config, services.queues, false))
         .then((outcome) => {
           for (const o of outcome.enqueued) log.info({ bucket: o.bucket, key: o.key }, 'object created: ingest enqueued');
         })

@@ -68,7 +68,7 @@ export function createServices(config: Config, endpoints: ServiceEndpoints): Ser
     queues,
     status,
     operators,
-    deadLetters: new DeadLetters(queues),
+    deadLetters: new DeadLetters(queues, { maxEntries: config.dlqMaxEntries, maxEntryBytes: config.dlqMaxEntryBytes }),
     async close(drainTimeoutMs = config.drainTimeoutMs) {
       await queues.close(drainTimeoutMs);
       store.close();

@@ -1,12 +1,13 @@
 /**
  * The SQS event source (S3 → SQS, the standard AWS wiring; also S3 → SNS → SQS): long-poll,
  * hand each message to the one S3 event handler, then delete it. A message that is not a
- * valid S3 notification is logged and deleted (it can never succeed); one that fails for a
- * passing reason (Redis unreachable) is left to reappear after its visibility timeout.
+ * valid S3 notification, or announces only objects of buckets events are not taken from,
+ * is logged and deleted (it can never succeed); one that fails for a passing reason (Redis
+ * unreachable) is left to reappear after its visibility timeout.
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { Config } from '../config/config.ts';
-import { handleS3Event, type EventOutcome } from '../dispatcher/event-handler.ts';
+import { eventHandlerOptions, foreignBucketsProblem, handleS3Event, type EventOutcome } from '../dispatcher/event-handler.ts';
 import { describeError, InvalidInputError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../runtime/services.ts';
@@ -31,12 +32,10 @@ export type MessageOutcome = { delete: true; outcome?: EventOutcome; invalid?: s
 
 export async function handleSqsMessage(message: Message, services: Services): Promise<MessageOutcome> {
   try {
-    const outcome = await handleS3Event(notificationOf(message.Body ?? ''), {
-      queues: services.queues,
-      recordingSuffixes: services.config.recordingSuffixes,
-      keysUrlEncoded: true,
-    });
-    return { delete: true, outcome };
+    const options = eventHandlerOptions(services.config, services.queues, true);
+    const outcome = await handleS3Event(notificationOf(message.Body ?? ''), options);
+    const problem = foreignBucketsProblem(outcome, options.buckets);
+    return problem === undefined ? { delete: true, outcome } : { delete: true, outcome, invalid: problem };
   } catch (error) {
     if (error instanceof InvalidInputError) return { delete: true, invalid: error.message };
     return { delete: false, error: describeError(error) };
@@ -77,8 +76,11 @@ export function startSqsSource(config: Config, services: Services, log: Logger, 
           log.warn({ message_id: message.MessageId, err: result.error }, 'SQS message not handled; it will be delivered again');
           continue;
         }
-        if (result.invalid) log.warn({ message_id: message.MessageId, reason: result.invalid }, 'SQS message is not an S3 event notification; deleted');
+        if (result.invalid) log.warn({ message_id: message.MessageId, reason: result.invalid }, 'SQS message announces nothing mcapflow can take; deleted');
         for (const o of result.outcome?.enqueued ?? []) log.info({ bucket: o.bucket, key: o.key }, 'sqs: ingest enqueued');
+        for (const r of result.outcome?.ignored ?? [])
+          if (r.cause === 'bucket' && result.invalid === undefined)
+            log.warn({ message_id: message.MessageId, bucket: r.bucket, key: r.key, reason: r.why }, 'sqs: record ignored');
         await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! })).catch((error: unknown) => {
           log.warn(
             { message_id: message.MessageId, err: describeError(error) },

@@ -77,7 +77,11 @@ export async function runDedupBurst(recordings: number, announcements: number, o
       // Interleave so duplicates of one object arrive at different moments of the burst.
       events.sort(() => Math.random() - 0.5);
       const startedAt = Date.now();
-      await Promise.all(events.map((event) => handleS3Event(event, { queues: consumers.services.queues, recordingSuffixes: ['.mcap'], keysUrlEncoded: true })));
+      await Promise.all(
+        events.map((event) =>
+          handleS3Event(event, { queues: consumers.services.queues, recordingSuffixes: ['.mcap'], buckets: [bucket], keysUrlEncoded: true }),
+        ),
+      );
       await waitForFinal(
         consumers.services,
         objects.map((o) => o.id),

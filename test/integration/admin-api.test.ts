@@ -87,6 +87,7 @@ describe('S3 event webhook', () => {
     expect((await admin.call('POST', '/v1/events/s3', { token: TOKENS.webhook, body: s3Event('raw', 'notes/readme.txt', 10, '"x"') })).body).toEqual({
       enqueued: 0,
       ignored: 1,
+      ignoredRecords: [{ bucket: 'raw', key: 'notes/readme.txt', reason: 'key does not end with .mcap' }],
     });
   });
 
@@ -99,7 +100,7 @@ describe('S3 event webhook', () => {
       token: TOKENS.webhook,
       body: s3Event('raw', 'webhook/cdr+test.mcap', info.size, `"${info.etag}"`),
     });
-    expect(response.body).toEqual({ enqueued: 1, ignored: 0 });
+    expect(response.body).toEqual({ enqueued: 1, ignored: 0, ignoredRecords: [] });
     const id = recordingIdFor({ bucket: 'raw', key, size: info.size, etag: info.etag });
     expect((await waitForFinal(admin.harness.services, [id], { timeoutMs: 20_000 })).get(id)?.state).toBe('committed');
   });

@@ -53,7 +53,7 @@ describe('S3 events', () => {
     const key = 'dup/talker copy.mcap';
     const { info, recordingId } = await upload(key, readFileSync(fixture('talker').path));
     const event = awsEvent(info.bucket, key, info.size, `"${info.etag}"`);
-    const options = { queues: harness.services.queues, recordingSuffixes: ['.mcap'], keysUrlEncoded: true };
+    const options = { queues: harness.services.queues, recordingSuffixes: ['.mcap'], buckets: ['raw'], keysUrlEncoded: true };
     // The upload itself announced it once; four more arrive from a webhook.
     await Promise.all([1, 2, 3, 4].map(() => handleS3Event(event, options)));
     const summary = await finalSummary(key, recordingId);
@@ -71,6 +71,7 @@ describe('S3 events', () => {
     const outcome = await handleS3Event(awsEvent('raw', 'notes/readme.txt', 10, '"abc"'), {
       queues: harness.services.queues,
       recordingSuffixes: ['.mcap'],
+      buckets: ['raw'],
       keysUrlEncoded: true,
     });
     expect(outcome.enqueued).toHaveLength(0);
@@ -78,7 +79,7 @@ describe('S3 events', () => {
   });
 
   it('rejects a malformed event and a key with a ".." segment before enqueuing anything', async () => {
-    const options = { queues: harness.services.queues, recordingSuffixes: ['.mcap'], keysUrlEncoded: true };
+    const options = { queues: harness.services.queues, recordingSuffixes: ['.mcap'], buckets: ['raw'], keysUrlEncoded: true };
     await expect(handleS3Event({ hello: 'world' }, options)).rejects.toMatchObject({ code: 'BAD_EVENT' });
     await expect(handleS3Event(awsEvent('raw', 'a/../../etc/passwd.mcap', 1, '"x"'), options)).rejects.toMatchObject({ code: 'BAD_KEY' });
   });
