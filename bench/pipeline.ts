@@ -168,8 +168,8 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
       MCAPFLOW_PREFIX: harness.config.prefix,
       REDIS_URL: TEST_REDIS_URL,
       S3_ENDPOINT: harness.env.endpoints.s3Endpoint!,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ACCESS_KEY_ID: harness.env.endpoints.s3Credentials!.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: harness.env.endpoints.s3Credentials!.secretAccessKey,
       MCAPFLOW_SPAWN_REDIS: 'false',
       MCAPFLOW_HTTP_PORT: '0',
     };

@@ -200,7 +200,7 @@ async function mcapflowRound(
   const home = mkdtempSync(join(tmpdir(), 'mcapflow-bench-queue-'));
   const config = loadConfig({ MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false' });
   // No S3 traffic happens here; the store is never used.
-  const services: Services = createServices(config, { redisUrl: TEST_REDIS_URL, s3Endpoint: 'http://127.0.0.1:9', embeddedS3: true });
+  const services: Services = createServices(config, { redisUrl: TEST_REDIS_URL, s3Endpoint: 'http://127.0.0.1:9' });
   const pending = new Map<string, number>();
   const flush = () => {
     if (pending.size === 0) return;

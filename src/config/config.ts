@@ -268,7 +268,9 @@ export function configurationMarkdown(): string {
     ...rows,
     '',
     'S3 credentials come from the standard AWS chain (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,',
-    'instance or pod roles). The embedded S3 server accepts any credentials.',
+    'instance or pod roles). The embedded S3 server accepts only its own key pair, generated once',
+    'into `$MCAPFLOW_HOME/s3-credentials.json` (mode 0600); processes on that home read it from',
+    'there, processes pointed at the server with `S3_ENDPOINT` need it in the two AWS variables.',
     '',
   ].join('\n');
 }

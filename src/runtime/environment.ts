@@ -1,9 +1,12 @@
 /**
  * The embedded default: use the Redis at REDIS_URL or start one, use S3 at S3_ENDPOINT or
- * start the embedded server over $MCAPFLOW_HOME/s3, and make sure both buckets exist.
+ * start the embedded server over $MCAPFLOW_HOME/s3, and make sure both buckets exist. The
+ * embedded server (this process's or a running `serve`'s) is reached with the credentials
+ * of the home; an S3_ENDPOINT is reached with the standard AWS credential chain.
  */
 import { join } from 'node:path';
 import type { Config } from '../config/config.ts';
+import { embeddedS3Credentials } from '../embedded/s3-credentials.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../embedded/s3-server.ts';
 import { spawnRedis, type SpawnedRedis } from '../embedded/redis-server.ts';
 import { McapflowError } from '../errors.ts';
@@ -30,12 +33,17 @@ export async function prepareEnvironment(config: Config, needs: { redis: boolean
   // it, so uploads made here raise events there.
   const running = config.s3Endpoint === undefined ? findLocalServer(config.home)?.s3Endpoint : undefined;
   if (config.s3Endpoint === undefined && running === undefined) {
-    embeddedS3 = await startEmbeddedS3({ directory: join(config.home, 's3'), port: config.embeddedS3Port, buckets: [config.rawBucket, config.derivedBucket] });
+    embeddedS3 = await startEmbeddedS3({
+      directory: join(config.home, 's3'),
+      port: config.embeddedS3Port,
+      buckets: [config.rawBucket, config.derivedBucket],
+      credentials: embeddedS3Credentials(config.home, { create: true }),
+    });
   }
   const endpoints: ServiceEndpoints = {
     redisUrl: config.redisUrl,
     s3Endpoint: embeddedS3?.endpoint ?? running ?? (config.s3Endpoint === '' ? undefined : config.s3Endpoint),
-    embeddedS3: embeddedS3 !== undefined || running !== undefined,
+    s3Credentials: embeddedS3?.credentials ?? (running !== undefined ? embeddedS3Credentials(config.home, { create: false }) : undefined),
   };
   if (embeddedS3 === undefined) {
     const store = createStore(config, endpoints);

@@ -9,7 +9,7 @@ import { Queues } from '../queue/queues.ts';
 import { RecordingStatusStore } from '../status/recording-status.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { S3Store } from '../storage/s3-store.ts';
-import { EMBEDDED_S3_CREDENTIALS } from '../embedded/s3-server.ts';
+import type { S3Credentials } from '../embedded/s3-credentials.ts';
 import { storeMetrics } from '../observability/metrics.ts';
 
 export interface Services {
@@ -27,8 +27,8 @@ export interface ServiceEndpoints {
   redisUrl: string;
   /** Resolved S3 endpoint; undefined means the AWS default for the region. */
   s3Endpoint: string | undefined;
-  /** True when talking to the embedded server (which accepts its fixed credentials). */
-  embeddedS3: boolean;
+  /** The embedded server's credentials when talking to it; undefined: the standard AWS credential chain. */
+  s3Credentials?: S3Credentials | undefined;
 }
 
 export function createStore(config: Config, endpoints: ServiceEndpoints): S3Store {
@@ -38,7 +38,7 @@ export function createStore(config: Config, endpoints: ServiceEndpoints): S3Stor
     forcePathStyle: config.s3ForcePathStyle,
     requestTimeoutMs: config.s3RequestTimeoutMs,
     observer: storeMetrics,
-    ...(endpoints.embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+    ...(endpoints.s3Credentials ? { credentials: endpoints.s3Credentials } : {}),
   });
 }
 

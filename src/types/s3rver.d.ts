@@ -1,5 +1,6 @@
 declare module 's3rver' {
   import type { EventEmitter } from 'node:events';
+  import type { IncomingMessage, ServerResponse } from 'node:http';
   import type { AddressInfo } from 'node:net';
 
   interface S3rverOptions {
@@ -13,6 +14,8 @@ declare module 's3rver' {
 
   class S3rver extends EventEmitter {
     constructor(options: S3rverOptions);
+    /** Koa's request handler; run() serves what it returns. */
+    callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   }

@@ -113,8 +113,9 @@ export function workerProcessEnv(harness: Harness, overrides: Record<string, str
     MCAPFLOW_PREFIX: harness.config.prefix,
     REDIS_URL: harness.config.redisUrl,
     S3_ENDPOINT: harness.env.endpoints.s3Endpoint!,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    // S3_ENDPOINT is set, so the process signs with the standard AWS variables: the embedded server's own pair.
+    AWS_ACCESS_KEY_ID: harness.env.endpoints.s3Credentials!.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: harness.env.endpoints.s3Credentials!.secretAccessKey,
     MCAPFLOW_SPAWN_REDIS: 'false',
     MCAPFLOW_HTTP_PORT: '0',
     MCAPFLOW_LOG_LEVEL: 'warn',
