@@ -43,7 +43,7 @@ import { classifierFor, decoderFor } from '../src/decode/registry.ts';
 import type { BlobRef, BlobSink, MessageTableBuilder } from '../src/decode/table-builder.ts';
 import { loadDecompressors } from '../src/mcap/decompress.ts';
 import { FileReadable } from '../src/mcap/file-readable.ts';
-import { readIndexFromSummary } from '../src/mcap/recording-index.ts';
+import { indexFromSummary, planningLimits } from '../src/mcap/summary-repair.ts';
 import { readSpan } from '../src/mcap/span-reader.ts';
 import { createOperatorContext, type OperatorContext } from '../src/operators/context.ts';
 import { runConvert } from '../src/operators/convert-op.ts';
@@ -77,6 +77,7 @@ function settings() {
     spanMaxBytes: config.spanMaxBytes,
     blobThresholdBytes: config.blobThresholdBytes,
     maxRecordBytes: config.maxRecordBytes,
+    maxChunkBytes: config.maxChunkBytes,
     parquetTargetBytes: config.parquetTargetBytes,
     parquetRowGroupRows: config.parquetRowGroupRows,
     derivedBucket: config.derivedBucket,
@@ -88,7 +89,7 @@ async function planFile(path: string, size: number): Promise<RecordingPlan> {
   const { spanMaxBytes, blobThresholdBytes } = settings();
   const readable = await FileReadable.open(path);
   try {
-    const summary = await readIndexFromSummary(readable);
+    const summary = await indexFromSummary(readable, planningLimits(settings()));
     if ('unusable' in summary) throw new Error(`${path}: no usable summary (${summary.unusable})`);
     const source = { bucket: RAW_BUCKET, key: RAW_KEY, size };
     return buildPlan({
@@ -96,6 +97,7 @@ async function planFile(path: string, size: number): Promise<RecordingPlan> {
       source,
       index: summary.index,
       spanMaxBytes,
+      spanMaxUncompressedBytes: settings().maxChunkBytes,
       blobThresholdBytes,
       classify: classifierFor({ blobThresholdBytes, decodeSchemaless: true }),
     });
@@ -316,6 +318,7 @@ async function runOperators(path: string, size: number): Promise<Omit<FloorResul
     const ctx: OperatorContext = createOperatorContext(store, {
       derivedBucket: s.derivedBucket,
       maxRecordBytes: s.maxRecordBytes,
+      maxChunkBytes: s.maxChunkBytes,
       blobThresholdBytes: s.blobThresholdBytes,
       parquetTargetBytes: s.parquetTargetBytes,
       parquetRowGroupRows: s.parquetRowGroupRows,

@@ -108,6 +108,12 @@ export const OPTIONS = {
     'Largest MCAP record (e.g. chunk) a worker will allocate; longer declared lengths are rejected as corrupt.',
     positiveInt,
   ),
+  maxChunkBytes: option(
+    'MCAPFLOW_MAX_CHUNK_BYTES',
+    String(256 * MiB),
+    'Largest uncompressed chunk a worker decompresses; a chunk declaring more is skipped and reported (the recording commits with recovered: true).',
+    positiveInt,
+  ),
   workerConcurrency: option('MCAPFLOW_WORKER_CONCURRENCY', '2', 'Jobs a worker process runs at once per queue (index, extract, convert, commit).', positiveInt),
   dispatcherConcurrency: option('MCAPFLOW_DISPATCHER_CONCURRENCY', '4', 'Ingest and scan jobs a dispatcher process plans at once.', positiveInt),
   jobAttempts: option(
@@ -226,7 +232,37 @@ export const OPTIONS = {
     positiveInt,
   ),
   queryMaxRows: option('MCAPFLOW_QUERY_MAX_ROWS', '10000', 'Most rows POST /v1/query returns (the answer says when it was cut).', positiveInt),
-  queryTimeoutMs: option('MCAPFLOW_QUERY_TIMEOUT_MS', '30000', 'POST /v1/query statements are interrupted after this long.', positiveInt),
+  queryTimeoutMs: option(
+    'MCAPFLOW_QUERY_TIMEOUT_MS',
+    '30000',
+    'Longest a POST /v1/query statement may take, from loading the catalog through parsing, planning and running it to converting its rows; its sandbox process is then killed.',
+    positiveInt,
+  ),
+  queryMaxResultBytes: option(
+    'MCAPFLOW_QUERY_MAX_RESULT_BYTES',
+    String(16 * MiB),
+    'Largest POST /v1/query answer, in bytes of JSON; a larger one is refused with QUERY_TOO_LARGE.',
+    positiveInt,
+  ),
+  queryMemoryMb: option(
+    'MCAPFLOW_QUERY_MEMORY_MB',
+    '1024',
+    "DuckDB's memory limit per query (MiB), for POST /v1/query and the query command; beyond it DuckDB spills to disk or the query fails with QUERY_TOO_LARGE.",
+    positiveInt,
+  ),
+  queryThreads: option('MCAPFLOW_QUERY_THREADS', '2', 'DuckDB threads per query.', positiveInt),
+  queryTempMaxMb: option(
+    'MCAPFLOW_QUERY_TEMP_MAX_MB',
+    '4096',
+    'Disk a query may spill to (MiB), under $MCAPFLOW_HOME/tmp/query; beyond it the query fails with QUERY_TOO_LARGE.',
+    positiveInt,
+  ),
+  queryConcurrency: option(
+    'MCAPFLOW_QUERY_CONCURRENCY',
+    '2',
+    'POST /v1/query statements an admin process runs at once, each in its own sandbox process; more are refused with HTTP 429 QUERY_BUSY.',
+    positiveInt,
+  ),
   logLevel: option(
     'MCAPFLOW_LOG_LEVEL',
     'info',

@@ -10,11 +10,12 @@ import { s3Uri } from '../domain/layout.ts';
 import type { RecordingSource } from '../domain/plan.ts';
 import { InvalidRecordingError, isMcapflowError } from '../errors.ts';
 import { RangedReadable } from '../mcap/ranged-readable.ts';
-import { HEAD_PROBE_BYTES, readIndexFromSummary, validateHead } from '../mcap/recording-index.ts';
+import { HEAD_PROBE_BYTES, validateHead } from '../mcap/recording-index.ts';
+import { indexFromSummary, planningLimits } from '../mcap/summary-repair.ts';
 import { readManifest, readQuarantine, writeQuarantine } from '../operators/commit-op.ts';
 import type { IngestJobData, ReadAccounting, ScanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
-import { jobIds, startRecordingFlow } from './start-flow.ts';
+import { enqueueScan, startRecordingFlow } from './start-flow.ts';
 import { annotateJobRecording } from '../observability/jobs.ts';
 import { countBytesNeeded, countRecording } from '../observability/metrics.ts';
 import { setSpanAttributes, traceCarrier } from '../observability/tracing.ts';
@@ -59,7 +60,7 @@ export async function orQuarantine<T>(
 }
 
 export async function processIngest(services: Services, job: Job<IngestJobData>): Promise<IngestOutcome> {
-  const { store, config, status, queues } = services;
+  const { store, config, status } = services;
   const { bucket, key, eventTime } = job.data;
   const info = await store.head(bucket, key);
   if (info === undefined) return { outcome: 'missing' };
@@ -94,7 +95,7 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
     await readable.prefetchHead(HEAD_PREFETCH_BYTES);
     validateHead(await readable.read(0n, BigInt(Math.min(info.size, HEAD_PROBE_BYTES))), info.size);
     await readable.prefetchTail(tailPrefetchBytes(info.size));
-    const summary = await readIndexFromSummary(readable);
+    const summary = await indexFromSummary(readable, planningLimits(config));
     const read: ReadAccounting = { fetched: readable.bytesFetched, needed: readable.bytesRequested };
     countBytesNeeded('plan', read.needed);
     setSpanAttributes({
@@ -104,9 +105,10 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
       'mcapflow.read_requests': readable.requests,
     });
     await job.log(`planning read ${read.fetched} bytes in ${readable.requests} requests for a ${info.size}-byte object`);
+    if ('read' in summary && summary.read.length > 0) await job.log(`the summary leaves records out; read from the data section: ${summary.read.join('; ')}`);
     if ('unusable' in summary) {
-      const data: ScanJobData = { recordingId, source, eventTime, reprocess: job.data.reprocess, trace: traceCarrier() };
-      await queues.queue('scan').add('scan', data, { jobId: jobIds(recordingId).scan });
+      const data: ScanJobData = { recordingId, source, eventTime, reprocess: job.data.reprocess, because: summary.unusable, trace: traceCarrier() };
+      await enqueueScan(services, data);
       return { outcome: 'scan', recordingId, reason: summary.unusable, read };
     }
     await startRecordingFlow(services, recordingId, source, summary.index, eventTime, { replace: job.data.reprocess === true });

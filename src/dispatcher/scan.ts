@@ -18,10 +18,15 @@ export async function processScan(services: Services, job: Job<ScanJobData>): Pr
   const { recordingId, source, eventTime, reprocess } = job.data;
   return orQuarantine(services, recordingId, source, async () => {
     const stream = await services.store.stream(source.bucket, source.key, 'scan');
-    const index = await scanRecording(stream, { maxRecordBytes: services.config.maxRecordBytes, validateCrc: true });
+    const scanned = await scanRecording(stream, {
+      maxRecordBytes: services.config.maxRecordBytes,
+      maxChunkBytes: services.config.maxChunkBytes,
+      validateCrc: true,
+    });
     // A scan has to parse every byte: what it reads is what it needs.
     countBytesNeeded('scan', source.size);
-    setSpanAttributes({ 'mcapflow.source.size': source.size, 'mcapflow.bytes.fetched': source.size, 'mcapflow.damaged': index.damage.length });
+    setSpanAttributes({ 'mcapflow.source.size': source.size, 'mcapflow.bytes.fetched': source.size, 'mcapflow.damaged': scanned.damage.length });
+    const index = job.data.because === undefined ? scanned : { ...scanned, plannerNote: job.data.because };
     await startRecordingFlow(services, recordingId, source, index, eventTime, { replace: reprocess === true });
     // A scan needs every byte it reads.
     return { outcome: 'planned' as const, recordingId, damage: index.damage, read: { fetched: source.size, needed: source.size } };

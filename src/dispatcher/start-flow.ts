@@ -11,18 +11,32 @@ import { classifierFor } from '../decode/registry.ts';
 import { InvalidRecordingError } from '../errors.ts';
 import type { RecordingIndex } from '../mcap/recording-index.ts';
 import { OPERATOR_VERSIONS } from '../operators/versions.ts';
-import type { CommitJobData, SpanJobData } from '../queue/jobs.ts';
+import type { CommitJobData, ScanJobData, SpanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { setSpanAttributes, traceCarrier } from '../observability/tracing.ts';
 
-export function jobIds(recordingId: string) {
+/**
+ * Job ids of a recording's work. A scan's flow has ids of its own, so a summary-made flow that
+ * found its summary wrong can hand over to a scan while its own commit is still running.
+ */
+export function jobIds(recordingId: string, planner: 'summary' | 'scan' = 'summary') {
+  const flow = planner === 'scan' ? `${recordingId}-scan` : recordingId;
   return {
     scan: `${recordingId}-scan`,
-    commit: `${recordingId}-commit`,
-    index: (span: number) => `${recordingId}-index-${span}`,
-    extract: (span: number) => `${recordingId}-extract-${span}`,
-    convert: (table: string) => `${recordingId}-convert-${table}`,
+    commit: `${flow}-commit`,
+    index: (span: number) => `${flow}-index-${span}`,
+    extract: (span: number) => `${flow}-extract-${span}`,
+    convert: (table: string) => `${flow}-convert-${table}`,
   };
+}
+
+/** Queues the scan of a recording; a finished scan of it (a reprocess, a re-plan) is cleared first. */
+export async function enqueueScan(services: Services, data: ScanJobData): Promise<void> {
+  const queue = services.queues.queue('scan');
+  const id = jobIds(data.recordingId).scan;
+  const previous = await queue.getJob(id);
+  if (previous !== undefined && ((await previous.isCompleted()) || (await previous.isFailed()))) await previous.remove();
+  await queue.add('scan', data, { jobId: id });
 }
 
 export async function startRecordingFlow(
@@ -39,6 +53,7 @@ export async function startRecordingFlow(
     source,
     index,
     spanMaxBytes: config.spanMaxBytes,
+    spanMaxUncompressedBytes: config.maxChunkBytes,
     blobThresholdBytes: config.blobThresholdBytes,
     classify: classifierFor({ blobThresholdBytes: config.blobThresholdBytes, decodeSchemaless: true }),
   });
@@ -52,7 +67,7 @@ export async function startRecordingFlow(
   );
   await store.put(config.derivedBucket, planKey, canonicalJson(plan), { contentType: 'application/json' });
 
-  const ids = jobIds(recordingId);
+  const ids = jobIds(recordingId, plan.planner);
   // Every job of the flow continues the trace of the planning job.
   const trace = traceCarrier();
   setSpanAttributes({

@@ -8,6 +8,14 @@ import type { ConvertResult, Damage, ExtractResult, IndexResult, StoredObject, T
 import { canonicalJson } from './canonical-json.ts';
 import { s3Uri } from './layout.ts';
 import type { RecordingPlan } from './plan.ts';
+import { dataDisagreements, recordCountDisagreements, type SpanReports } from './cross-check.ts';
+
+/** The span jobs' reports, as the cross-check with the summary reads them. */
+export function spanReportsOf(index: readonly IndexResult[]): SpanReports {
+  const messagesByChannel = new Map<number, number>();
+  for (const r of index) for (const c of r.channels) messagesByChannel.set(c.channelId, (messagesByChannel.get(c.channelId) ?? 0) + c.count);
+  return { mismatches: index.flatMap((r) => r.mismatches ?? []), messagesByChannel, damaged: index.some((r) => r.damaged.length > 0) };
+}
 
 export interface ManifestTopic {
   topic: string;
@@ -47,6 +55,8 @@ export interface Manifest {
   profile: string;
   library: string;
   planner: 'summary' | 'scan';
+  /** Why the file was scanned instead of planned from its summary; null when the summary was used. */
+  planner_note: string | null;
   recovered: boolean;
   reason: string | null;
   damage: string[];
@@ -156,7 +166,9 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
     .flatMap((r) => r.blobs)
     .sort((a: StoredObject, b: StoredObject) => a.key.localeCompare(b.key))
     .map((b) => ({ key: b.key, uri: s3Uri(derivedBucket, b.key), bytes: b.bytes, sha256: b.sha256 }));
-  const damage = uniqueDamage(plan, inputs.index, inputs.convert);
+  // A scan's plan is the data itself: what still disagrees with the summary is reported.
+  const disagreements = plan.planner === 'scan' ? dataDisagreements(plan, spanReportsOf(inputs.index)) : [];
+  const damage = [...uniqueDamage(plan, inputs.index, inputs.convert), ...disagreements, ...recordCountDisagreements(plan)];
 
   return {
     format: 'mcapflow.manifest/1',
@@ -172,6 +184,7 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
     profile: plan.profile,
     library: plan.library,
     planner: plan.planner,
+    planner_note: plan.plannerNote ?? null,
     recovered: damage.length > 0,
     reason: damageSummary(damage),
     damage,

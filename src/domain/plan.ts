@@ -2,7 +2,7 @@
  * The plan of one recording: what the dispatcher decided from the summary (or scan), stored
  * once as an immutable object so every job carries only its key and a span index.
  */
-import type { AttachmentRef, ChannelInfo, MetadataRef, SchemaInfo } from '../mcap/recording-index.ts';
+import type { AttachmentRef, ChannelInfo, MetadataRef, SchemaInfo, SummaryStatistics } from '../mcap/recording-index.ts';
 import { planSpans, type Span } from './spans.ts';
 import { ATTACHMENTS_TABLE, MESSAGES_TABLE, METADATA_TABLE, tableNameForSchema } from './table-names.ts';
 
@@ -41,10 +41,14 @@ export interface RecordingPlan {
   /** Schema tables that will receive rows, sorted. */
   tables: string[];
   damage: string[];
-  params: { spanMaxBytes: number; blobThresholdBytes: number };
+  params: { spanMaxBytes: number; spanMaxUncompressedBytes?: number; blobThresholdBytes: number };
   /** Top-level attachment and metadata records, read by the `attachments` and `metadata` converts. */
   attachments?: AttachmentRef[];
   metadata?: MetadataRef[];
+  /** The summary's Statistics, checked against what the spans read (domain/cross-check.ts). */
+  statistics?: SummaryStatistics;
+  /** Why the planner scanned the file instead of planning from its summary. */
+  plannerNote?: string;
 }
 
 /** Whether a channel's messages can be decoded, and why not. */
@@ -67,8 +71,12 @@ export interface PlanInputs {
     damage: string[];
     attachments?: AttachmentRef[];
     metadata?: MetadataRef[];
+    statistics?: SummaryStatistics;
+    plannerNote?: string;
   };
   spanMaxBytes: number;
+  /** Most bytes a span's segments decompress to (default: unbounded). */
+  spanMaxUncompressedBytes?: number;
   blobThresholdBytes: number;
   classify: ClassifyChannel;
 }
@@ -116,12 +124,18 @@ export function buildPlan(inputs: PlanInputs): RecordingPlan {
     schemas: index.schemas,
     channels: index.channels,
     topics,
-    spans: planSpans(index.segments, inputs.spanMaxBytes),
+    spans: planSpans(index.segments, inputs.spanMaxBytes, inputs.spanMaxUncompressedBytes),
     tables: [...tableFingerprints.keys()].sort(),
     damage: index.damage,
-    params: { spanMaxBytes: inputs.spanMaxBytes, blobThresholdBytes: inputs.blobThresholdBytes },
+    params: {
+      spanMaxBytes: inputs.spanMaxBytes,
+      ...(inputs.spanMaxUncompressedBytes === undefined ? {} : { spanMaxUncompressedBytes: inputs.spanMaxUncompressedBytes }),
+      blobThresholdBytes: inputs.blobThresholdBytes,
+    },
     ...(index.attachments?.length ? { attachments: index.attachments } : {}),
     ...(index.metadata?.length ? { metadata: index.metadata } : {}),
+    ...(index.statistics ? { statistics: index.statistics } : {}),
+    ...(index.plannerNote ? { plannerNote: index.plannerNote } : {}),
   };
 }
 

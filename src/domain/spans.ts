@@ -40,17 +40,20 @@ function maxTime(a: string, b: string): string {
 }
 
 /**
- * Groups segments in file order into spans whose byte range stays within `maxBytes`. A
- * segment larger than the limit gets a span of its own rather than being split.
+ * Groups segments in file order into spans whose byte range stays within `maxBytes` and whose
+ * segments decompress to at most `maxUncompressedBytes` (what one job holds in memory). A
+ * segment larger than a limit gets a span of its own rather than being split.
  */
-export function planSpans(segments: readonly Segment[], maxBytes: number): Span[] {
+export function planSpans(segments: readonly Segment[], maxBytes: number, maxUncompressedBytes = Number.POSITIVE_INFINITY): Span[] {
   if (!(maxBytes > 0)) throw new RangeError(`span size limit must be positive, got ${maxBytes}`);
   const sorted = [...segments].sort((a, b) => a.offset - b.offset);
   const spans: Span[] = [];
   let current: Span | undefined;
+  let uncompressed = 0;
   for (const segment of sorted) {
     const segmentEnd = segment.offset + segment.length;
-    if (current !== undefined && segmentEnd - current.start <= maxBytes) {
+    if (current !== undefined && segmentEnd - current.start <= maxBytes && uncompressed + segment.uncompressedSize <= maxUncompressedBytes) {
+      uncompressed += segment.uncompressedSize;
       current.end = segmentEnd;
       current.segments.push(segment);
       current.messageStartTime = minTime(current.messageStartTime, segment.messageStartTime);
@@ -65,6 +68,7 @@ export function planSpans(segments: readonly Segment[], maxBytes: number): Span[
       messageStartTime: segment.messageStartTime,
       messageEndTime: segment.messageEndTime,
     };
+    uncompressed = segment.uncompressedSize;
     spans.push(current);
   }
   return spans;

@@ -17,7 +17,10 @@ export async function loadDecompressors(): Promise<DecompressHandlers> {
 
 export function decompressChunk(compression: string, data: Uint8Array, uncompressedSize: bigint, maxBytes: number): Uint8Array {
   if (uncompressedSize > BigInt(maxBytes)) {
-    throw new InvalidRecordingError('RECORD_TOO_LARGE', `chunk declares ${uncompressedSize} uncompressed bytes, over the ${maxBytes}-byte limit`);
+    throw new InvalidRecordingError(
+      'RECORD_TOO_LARGE',
+      `chunk declares ${uncompressedSize} uncompressed bytes, over the ${maxBytes}-byte limit (MCAPFLOW_MAX_CHUNK_BYTES)`,
+    );
   }
   if (compression === '') {
     if (BigInt(data.length) !== uncompressedSize) {

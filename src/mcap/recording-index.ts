@@ -7,6 +7,7 @@ import type { Segment } from '../domain/spans.ts';
 import { InvalidRecordingError } from '../errors.ts';
 import { loadDecompressors } from './decompress.ts';
 import { hasMagic, MCAP_MAGIC, Opcode, RECORD_PREFIX_BYTES } from './records.ts';
+import type { ClaimedChunk, SummaryClaims } from './summary-claims.ts';
 
 export interface SchemaInfo {
   id: number;
@@ -65,6 +66,8 @@ export interface RecordingIndex {
   attachments?: AttachmentRef[];
   metadata?: MetadataRef[];
   statistics?: SummaryStatistics;
+  /** Why the file was scanned instead of planned from its summary. */
+  plannerNote?: string;
 }
 
 export function schemaInfo(record: { id: number; name: string; encoding: string; data: Uint8Array }): SchemaInfo {
@@ -104,10 +107,11 @@ export function validateHead(head: Uint8Array, objectSize: number): void {
 }
 
 /**
- * Reads the summary section through `readable` (footer and summary only). Returns undefined,
- * with the reason, when there is no usable summary and the file has to be scanned instead.
+ * Reads the summary section through `readable` (footer and summary only) into what planning
+ * needs, plus the summary's claims about the data section for `checkSummary`. Returns the
+ * reason instead when there is no summary to read, and the file has to be scanned.
  */
-export async function readIndexFromSummary(readable: IReadable): Promise<{ index: RecordingIndex } | { unusable: string }> {
+export async function readIndexFromSummary(readable: IReadable): Promise<{ index: RecordingIndex; claims: SummaryClaims } | { unusable: string }> {
   let reader: McapIndexedReader;
   try {
     reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: await loadDecompressors() });
@@ -116,52 +120,95 @@ export async function readIndexFromSummary(readable: IReadable): Promise<{ index
   }
   const stats = reader.statistics;
   const hasData = reader.dataEndOffset > 0n && (stats === undefined || stats.messageCount > 0n || stats.chunkCount > 0);
+  // An unchunked file's messages are all outside any chunk: one streaming scan reads them best.
   if (reader.chunkIndexes.length === 0 && hasData) return { unusable: 'the summary has no chunk index' };
-  if (stats !== undefined && stats.chunkCount !== reader.chunkIndexes.length && stats.chunkCount > 0) {
-    return { unusable: `the summary lists ${reader.chunkIndexes.length} chunk indexes but its statistics count ${stats.chunkCount} chunks` };
-  }
-  const segments: Segment[] = reader.chunkIndexes.map((c) => ({
-    kind: 'chunk',
+  const headerPrefix = await readable.read(BigInt(MCAP_MAGIC.length), BigInt(RECORD_PREFIX_BYTES));
+  const headerLength = new DataView(headerPrefix.buffer, headerPrefix.byteOffset, headerPrefix.byteLength).getBigUint64(1, true);
+  const chunks: ClaimedChunk[] = reader.chunkIndexes.map((c) => ({
     offset: Number(c.chunkStartOffset),
     length: Number(c.chunkLength),
     compression: c.compression,
     compressedSize: Number(c.compressedSize),
     uncompressedSize: Number(c.uncompressedSize),
-    messageStartTime: c.messageStartTime.toString(),
-    messageEndTime: c.messageEndTime.toString(),
+    messageStartTime: c.messageStartTime,
+    messageEndTime: c.messageEndTime,
+    messageIndexOffsets: c.messageIndexOffsets,
+    messageIndexLength: Number(c.messageIndexLength),
   }));
+  const attachments: AttachmentRef[] = reader.attachmentIndexes.map((a) => ({
+    offset: Number(a.offset),
+    length: Number(a.length),
+    name: a.name,
+    mediaType: a.mediaType,
+    logTime: a.logTime.toString(),
+    createTime: a.createTime.toString(),
+    dataSize: Number(a.dataSize),
+  }));
+  const metadata: MetadataRef[] = reader.metadataIndexes.map((m) => ({ offset: Number(m.offset), length: Number(m.length), name: m.name }));
+  const claims: SummaryClaims = {
+    dataStart: MCAP_MAGIC.length + RECORD_PREFIX_BYTES + Number(headerLength),
+    dataEnd: Number(reader.dataEndOffset),
+    chunks,
+    schemaIds: new Set(reader.schemasById.keys()),
+    channels: new Map([...reader.channelsById.values()].map((c) => [c.id, c.schemaId])),
+    attachments: attachments.map((a) => ({ start: a.offset, end: a.offset + a.length })),
+    metadata: metadata.map((m) => ({ start: m.offset, end: m.offset + m.length })),
+    statistics:
+      stats === undefined
+        ? undefined
+        : {
+            messageCount: stats.messageCount,
+            schemaCount: stats.schemaCount,
+            channelCount: stats.channelCount,
+            attachmentCount: stats.attachmentCount,
+            metadataCount: stats.metadataCount,
+            chunkCount: stats.chunkCount,
+            channelMessageCounts: stats.channelMessageCounts,
+          },
+  };
   return {
+    claims,
     index: {
       profile: reader.header.profile,
       library: reader.header.library,
       planner: 'summary',
       schemas: [...reader.schemasById.values()].map(schemaInfo),
       channels: [...reader.channelsById.values()].map(channelInfo),
-      segments,
-      damage: [],
-      attachments: reader.attachmentIndexes.map((a) => ({
-        offset: Number(a.offset),
-        length: Number(a.length),
-        name: a.name,
-        mediaType: a.mediaType,
-        logTime: a.logTime.toString(),
-        createTime: a.createTime.toString(),
-        dataSize: Number(a.dataSize),
+      segments: chunks.map((c) => ({
+        kind: 'chunk',
+        offset: c.offset,
+        length: c.length,
+        compression: c.compression,
+        compressedSize: c.compressedSize,
+        uncompressedSize: c.uncompressedSize,
+        messageStartTime: c.messageStartTime.toString(),
+        messageEndTime: c.messageEndTime.toString(),
       })),
-      metadata: reader.metadataIndexes.map((m) => ({ offset: Number(m.offset), length: Number(m.length), name: m.name })),
-      ...(stats === undefined
-        ? {}
-        : {
-            statistics: {
-              messageCount: stats.messageCount.toString(),
-              messageStartTime: stats.messageStartTime.toString(),
-              messageEndTime: stats.messageEndTime.toString(),
-              chunkCount: stats.chunkCount,
-              attachmentCount: stats.attachmentCount,
-              metadataCount: stats.metadataCount,
-              channelMessageCounts: Object.fromEntries([...stats.channelMessageCounts].map(([id, n]) => [String(id), n.toString()])),
-            },
-          }),
+      damage: [],
+      attachments,
+      metadata,
+      ...(stats === undefined ? {} : { statistics: summaryStatistics(stats) }),
     },
+  };
+}
+
+/** The Statistics record in the plan's terms (counts and times as decimal strings). */
+export function summaryStatistics(stats: {
+  messageCount: bigint;
+  messageStartTime: bigint;
+  messageEndTime: bigint;
+  chunkCount: number;
+  attachmentCount: number;
+  metadataCount: number;
+  channelMessageCounts: ReadonlyMap<number, bigint>;
+}): SummaryStatistics {
+  return {
+    messageCount: stats.messageCount.toString(),
+    messageStartTime: stats.messageStartTime.toString(),
+    messageEndTime: stats.messageEndTime.toString(),
+    chunkCount: stats.chunkCount,
+    attachmentCount: stats.attachmentCount,
+    metadataCount: stats.metadataCount,
+    channelMessageCounts: Object.fromEntries([...stats.channelMessageCounts].map(([id, n]) => [String(id), n.toString()])),
   };
 }

@@ -178,6 +178,35 @@ export function parseChunkHeader(bytes: Uint8Array, start: number, end: number):
   return { messageStartTime, messageEndTime, uncompressedSize, uncompressedCrc, compression, records: bytes.subarray(c.offset, c.offset + recordsLength) };
 }
 
+export interface StatisticsRecord {
+  messageCount: bigint;
+  schemaCount: number;
+  channelCount: number;
+  attachmentCount: number;
+  metadataCount: number;
+  chunkCount: number;
+  messageStartTime: bigint;
+  messageEndTime: bigint;
+  channelMessageCounts: Map<number, bigint>;
+}
+
+export function parseStatistics(bytes: Uint8Array, start: number, end: number): StatisticsRecord {
+  const c = new ByteCursor(bytes, start, end);
+  const messageCount = c.uint64();
+  const schemaCount = c.uint16();
+  const channelCount = c.uint32();
+  const attachmentCount = c.uint32();
+  const metadataCount = c.uint32();
+  const chunkCount = c.uint32();
+  const messageStartTime = c.uint64();
+  const messageEndTime = c.uint64();
+  const mapEnd = c.offset + 4 + c.uint32();
+  if (mapEnd > end) throw new InvalidRecordingError('CORRUPT_RECORD', 'statistics channel counts run past the end of their record');
+  const channelMessageCounts = new Map<number, bigint>();
+  while (c.offset < mapEnd) channelMessageCounts.set(c.uint16(), c.uint64());
+  return { messageCount, schemaCount, channelCount, attachmentCount, metadataCount, chunkCount, messageStartTime, messageEndTime, channelMessageCounts };
+}
+
 /** Message fields without the data copy; `data` borrows from `bytes`. */
 export function parseMessage(view: DataView, bytes: Uint8Array, start: number, end: number): MessageRecord {
   if (end - start < 22) throw new InvalidRecordingError('CORRUPT_RECORD', `message record of ${end - start} bytes is shorter than its 22-byte fixed part`);

@@ -7,8 +7,29 @@
 import type { Segment } from '../domain/spans.ts';
 import { InvalidRecordingError } from '../errors.ts';
 import { checkCrc, decompressChunk, loadDecompressors } from './decompress.ts';
-import { channelInfo, schemaInfo, type AttachmentRef, type ChannelInfo, type MetadataRef, type RecordingIndex, type SchemaInfo } from './recording-index.ts';
-import { ByteCursor, forEachRecord, hasMagic, MCAP_MAGIC, Opcode, parseChannel, parseChunkHeader, parseSchema, RECORD_PREFIX_BYTES } from './records.ts';
+import {
+  channelInfo,
+  schemaInfo,
+  summaryStatistics,
+  type AttachmentRef,
+  type ChannelInfo,
+  type MetadataRef,
+  type RecordingIndex,
+  type SchemaInfo,
+  type SummaryStatistics,
+} from './recording-index.ts';
+import {
+  ByteCursor,
+  forEachRecord,
+  hasMagic,
+  MCAP_MAGIC,
+  Opcode,
+  parseChannel,
+  parseChunkHeader,
+  parseSchema,
+  parseStatistics,
+  RECORD_PREFIX_BYTES,
+} from './records.ts';
 
 /** Accumulates stream pieces and hands out whole records without quadratic copying. */
 class RecordBuffer {
@@ -61,6 +82,7 @@ interface ScanState {
   inSummary: boolean;
   attachments: AttachmentRef[];
   metadata: MetadataRef[];
+  statistics: SummaryStatistics | undefined;
 }
 
 function extendRun(state: ScanState, offset: number, length: number, logTime?: bigint): void {
@@ -104,11 +126,14 @@ function learnRecords(state: ScanState, bytes: Uint8Array, maxRecordBytes: numbe
   });
 }
 
-function handleRecord(state: ScanState, opcode: number, offset: number, record: Buffer, maxRecordBytes: number, validateCrc: boolean): 'continue' | 'end' {
+function handleRecord(state: ScanState, opcode: number, offset: number, record: Buffer, options: ScanOptions): 'continue' | 'end' {
+  const { maxRecordBytes, validateCrc } = options;
   const content = record.subarray(RECORD_PREFIX_BYTES);
   if (state.inSummary) {
     // The summary repeats schemas and channels, including those of topics without messages.
     if (opcode === Opcode.Schema || opcode === Opcode.Channel) learnRecords(state, record, maxRecordBytes);
+    // Its counts are checked against what the spans read (domain/cross-check.ts).
+    else if (opcode === Opcode.Statistics) state.statistics ??= summaryStatistics(parseStatistics(record, RECORD_PREFIX_BYTES, record.length));
     return opcode === Opcode.Footer ? 'end' : 'continue';
   }
   switch (opcode) {
@@ -132,7 +157,7 @@ function handleRecord(state: ScanState, opcode: number, offset: number, record: 
       closeRun(state);
       try {
         const header = parseChunkHeader(content, 0, content.length);
-        const records = decompressChunk(header.compression, header.records, header.uncompressedSize, maxRecordBytes);
+        const records = decompressChunk(header.compression, header.records, header.uncompressedSize, options.maxChunkBytes);
         if (validateCrc) checkCrc(records, header.uncompressedCrc, `chunk at offset ${offset}`);
         learnRecords(state, records, maxRecordBytes);
         state.segments.push({
@@ -182,6 +207,8 @@ function handleRecord(state: ScanState, opcode: number, offset: number, record: 
 
 export interface ScanOptions {
   maxRecordBytes: number;
+  /** Largest uncompressed chunk decompressed; a chunk declaring more is skipped as damaged. */
+  maxChunkBytes: number;
   validateCrc: boolean;
 }
 
@@ -199,6 +226,7 @@ export async function scanRecording(stream: AsyncIterable<Buffer>, options: Scan
     inSummary: false,
     attachments: [],
     metadata: [],
+    statistics: undefined,
   };
   const buffer = new RecordBuffer();
   let offset = 0;
@@ -236,7 +264,7 @@ export async function scanRecording(stream: AsyncIterable<Buffer>, options: Scan
         break;
       }
       const record = buffer.peek(total);
-      const outcome = handleRecord(state, prefix[0]!, offset, record, options.maxRecordBytes, options.validateCrc);
+      const outcome = handleRecord(state, prefix[0]!, offset, record, options);
       buffer.consume(total);
       offset += total;
       needed = RECORD_PREFIX_BYTES;
@@ -262,5 +290,6 @@ export async function scanRecording(stream: AsyncIterable<Buffer>, options: Scan
     damage: state.damage,
     attachments: state.attachments,
     metadata: state.metadata,
+    ...(state.statistics ? { statistics: state.statistics } : {}),
   };
 }

@@ -2,9 +2,10 @@
  * Reads the records of one chunk span from the bytes of a single ranged GET. Each chunk is
  * decompressed once; a damaged chunk (bad CRC, undecodable compression, corrupt records) is
  * skipped whole and reported by offset, so every operator sees exactly the same messages.
+ * Where the bytes contradict the plan's summary, that is reported apart from damage.
  */
 import type { Segment, Span } from '../domain/spans.ts';
-import { isMcapflowError } from '../errors.ts';
+import { InvalidRecordingError, isMcapflowError } from '../errors.ts';
 import { checkCrc, decompressChunk } from './decompress.ts';
 import {
   forEachRecord,
@@ -13,9 +14,10 @@ import {
   parseChunkHeader,
   parseMessage,
   parseSchema,
+  RECORD_PREFIX_BYTES,
   type ChannelRecord,
+  type ChunkHeader,
   type MessageRecord,
-  type RecordSlot,
   type SchemaRecord,
 } from './records.ts';
 
@@ -40,65 +42,112 @@ export interface DamagedSegment {
 
 export interface SpanReadOptions {
   maxRecordBytes: number;
+  /** Largest uncompressed chunk decompressed; a chunk declaring more is damaged. */
+  maxChunkBytes?: number;
   validateCrc: boolean;
+  /**
+   * The channels the plan knows (id → topic and schema id). When given, records that
+   * contradict the plan are reported as mismatches: the plan's summary was wrong.
+   */
+  plannedChannels?: ReadonlyMap<number, { topic: string; schemaId: number }>;
+}
+
+export interface SpanReadReport {
+  /** Segments skipped whole: damaged data (bad CRC, undecodable compression, broken records). */
+  damaged: DamagedSegment[];
+  /**
+   * Where the bytes contradict the plan (no chunk record where the index says, a channel the
+   * plan does not define, messages on a channel defined nowhere). A plan made from a summary
+   * is then replaced by a scan; for a scan's own plan these describe what the file lacks.
+   */
+  mismatches: string[];
 }
 
 const MESSAGE_FIXED_BYTES = 22;
 
-/** Record slots of a buffer, collected before any is visited so a corrupt tail visits nothing. */
-function collectSlots(bytes: Uint8Array, start: number, end: number, maxRecordBytes: number, baseOffset: number): RecordSlot[] {
-  const slots: RecordSlot[] = [];
+/** The plan's summary does not describe the bytes at a segment. */
+class PlanMismatch extends Error {}
+
+/** Records of one segment, validated before any is visited so a corrupt tail visits nothing. */
+interface Prepared {
+  bytes: Uint8Array;
+  start: number;
+  end: number;
+  /** File offset of `bytes[0]` for error messages (0 inside chunk records). */
+  baseOffset: number;
+  /** Schema and Channel records, first definition of each id. Bounded: ids are 16-bit. */
+  schemas: Map<number, SchemaRecord>;
+  channels: Map<number, ChannelRecord>;
+  locate: (recordOffset: number) => MessageLocation;
+}
+
+/**
+ * Checks the framing of every record and parses the definitions, keeping nothing per
+ * message: memory stays bounded however many records a chunk holds.
+ */
+function prepare(bytes: Uint8Array, start: number, end: number, maxRecordBytes: number, baseOffset: number, locate: Prepared['locate']): Prepared {
+  const schemas = new Map<number, SchemaRecord>();
+  const channels = new Map<number, ChannelRecord>();
   forEachRecord(
     bytes,
     start,
     end,
     maxRecordBytes,
     (slot) => {
-      if (slot.opcode === Opcode.Message && slot.contentEnd - slot.contentStart < MESSAGE_FIXED_BYTES) {
-        throw new Error(`message record at offset ${baseOffset + slot.offset} is shorter than its fixed fields`);
+      if (slot.opcode === Opcode.Message) {
+        if (slot.contentEnd - slot.contentStart < MESSAGE_FIXED_BYTES)
+          throw new Error(`message record at offset ${baseOffset + slot.offset} is shorter than its fixed fields`);
+      } else if (slot.opcode === Opcode.Schema) {
+        const schema = parseSchema(bytes, slot.contentStart, slot.contentEnd);
+        if (!schemas.has(schema.id)) schemas.set(schema.id, schema);
+      } else if (slot.opcode === Opcode.Channel) {
+        const channel = parseChannel(bytes, slot.contentStart, slot.contentEnd);
+        if (!channels.has(channel.id)) channels.set(channel.id, channel);
       }
-      slots.push(slot);
     },
     baseOffset,
   );
-  return slots;
+  return { bytes, start, end, baseOffset, schemas, channels, locate };
 }
 
-type Prepared = {
-  bytes: Uint8Array;
-  slots: RecordSlot[];
-  parsed: Map<RecordSlot, SchemaRecord | ChannelRecord>;
-  locate: (slot: RecordSlot) => MessageLocation;
-};
-
-/** Parses schema and channel records up front, so visiting cannot fail on bad data. */
-function prepare(bytes: Uint8Array, slots: RecordSlot[], locate: Prepared['locate']): Prepared {
-  const parsed = new Map<RecordSlot, SchemaRecord | ChannelRecord>();
-  for (const slot of slots) {
-    if (slot.opcode === Opcode.Schema) parsed.set(slot, parseSchema(bytes, slot.contentStart, slot.contentEnd));
-    else if (slot.opcode === Opcode.Channel) parsed.set(slot, parseChannel(bytes, slot.contentStart, slot.contentEnd));
+function visit(
+  prepared: Prepared,
+  visitor: SpanVisitor,
+  options: SpanReadOptions,
+  state: { defined: Set<number>; undefinedMessages: Map<number, number> },
+): void {
+  const { bytes, schemas, channels, locate } = prepared;
+  for (const schema of schemas.values()) visitor.schema?.(schema);
+  for (const channel of channels.values()) {
+    state.defined.add(channel.id);
+    visitor.channel?.(channel);
   }
-  return { bytes, slots, parsed, locate };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const planned = options.plannedChannels;
+  forEachRecord(bytes, prepared.start, prepared.end, options.maxRecordBytes, (slot) => {
+    if (slot.opcode !== Opcode.Message) return;
+    const message = parseMessage(view, bytes, slot.contentStart, slot.contentEnd);
+    if (planned !== undefined && !planned.has(message.channelId) && !state.defined.has(message.channelId)) {
+      state.undefinedMessages.set(message.channelId, (state.undefinedMessages.get(message.channelId) ?? 0) + 1);
+    }
+    visitor.message(message, locate(slot.offset));
+  });
 }
 
-function visit({ bytes, slots, parsed, locate }: Prepared, visitor: SpanVisitor): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (const slot of slots) {
-    switch (slot.opcode) {
-      case Opcode.Message:
-        visitor.message(parseMessage(view, bytes, slot.contentStart, slot.contentEnd), locate(slot));
-        break;
-      case Opcode.Schema:
-        visitor.schema?.(parsed.get(slot) as SchemaRecord);
-        break;
-      case Opcode.Channel:
-        visitor.channel?.(parsed.get(slot) as ChannelRecord);
-        break;
-      default:
-        // Message indexes, attachments, metadata and unknown opcodes carry no messages.
-        break;
+/** Definitions in the bytes that the plan lacks or states differently. */
+function definitionMismatches(prepared: Prepared, where: string, planned: SpanReadOptions['plannedChannels']): string[] {
+  if (planned === undefined) return [];
+  const problems: string[] = [];
+  for (const channel of prepared.channels.values()) {
+    const known = planned.get(channel.id);
+    if (known === undefined) problems.push(`channel ${channel.id} (${channel.topic}) is defined in the ${where} but not in the plan`);
+    else if (known.topic !== channel.topic || known.schemaId !== channel.schemaId) {
+      problems.push(
+        `channel ${channel.id} is defined in the ${where} as ${channel.topic} (schema ${channel.schemaId}), unlike the summary's ${known.topic} (schema ${known.schemaId})`,
+      );
     }
   }
+  return problems;
 }
 
 function describe(error: unknown): string {
@@ -107,36 +156,85 @@ function describe(error: unknown): string {
 }
 
 /**
- * Visits every record of `span`, whose bytes `[span.start, span.end)` are `bytes`.
- * Returns the segments that were skipped as damaged.
+ * Visits every record of `span`, whose bytes `[span.start, span.end)` are `bytes`: per
+ * segment, first its Schema and Channel records, then its messages in file order.
  */
-export function readSpan(bytes: Uint8Array, span: Span, options: SpanReadOptions, visitor: SpanVisitor): DamagedSegment[] {
+export function readSpan(bytes: Uint8Array, span: Span, options: SpanReadOptions, visitor: SpanVisitor): SpanReadReport {
   const damaged: DamagedSegment[] = [];
+  const mismatches: string[] = [];
+  const state = { defined: new Set<number>(), undefinedMessages: new Map<number, number>() };
   for (const segment of span.segments) {
     let prepared: Prepared;
     try {
       prepared = prepareSegment(bytes, segment.offset - span.start, segment, span.start, options);
     } catch (error) {
-      damaged.push({ offset: segment.offset, reason: describe(error) });
+      if (error instanceof PlanMismatch) mismatches.push(error.message);
+      else damaged.push({ offset: segment.offset, reason: describe(error) });
       continue;
     }
-    visit(prepared, visitor);
+    mismatches.push(
+      ...definitionMismatches(
+        prepared,
+        segment.kind === 'chunk' ? `chunk at offset ${segment.offset}` : `records at offset ${segment.offset}`,
+        options.plannedChannels,
+      ),
+    );
+    visit(prepared, visitor, options, state);
   }
-  return damaged;
+  for (const [channelId, count] of state.undefinedMessages) {
+    mismatches.push(`${count} message(s) in span ${span.index} are on channel ${channelId}, which neither the plan nor the records before them define`);
+  }
+  return { damaged, mismatches };
+}
+
+/** Differences between the chunk header and the chunk index entry that claims to describe it. */
+function headerDifferences(segment: Segment, header: ChunkHeader): { claimed: unknown[]; actual: unknown[] } | undefined {
+  const claimed = [segment.compression, segment.compressedSize, segment.uncompressedSize, segment.messageStartTime, segment.messageEndTime];
+  const actual = [
+    header.compression,
+    header.records.length,
+    Number(header.uncompressedSize),
+    header.messageStartTime.toString(),
+    header.messageEndTime.toString(),
+  ];
+  return claimed.some((value, i) => value !== actual[i]) ? { claimed, actual } : undefined;
+}
+
+/**
+ * The chunk record at a segment must be the one the chunk index describes. When only the
+ * record's own length field disagrees while its header matches the index, the index is right
+ * and the record is damaged; anything else means the index points at other bytes.
+ */
+function chunkAt(bytes: Uint8Array, start: number, segment: Segment): ChunkHeader {
+  const at = `the chunk index entry for offset ${segment.offset}`;
+  if (segment.length < RECORD_PREFIX_BYTES || bytes[start] !== Opcode.Chunk) throw new PlanMismatch(`${at} points where there is no chunk record`);
+  const declared = BigInt(RECORD_PREFIX_BYTES) + new DataView(bytes.buffer, bytes.byteOffset + start + 1, 8).getBigUint64(0, true);
+  let header: ChunkHeader;
+  try {
+    header = parseChunkHeader(bytes, start + RECORD_PREFIX_BYTES, start + segment.length);
+  } catch {
+    throw new PlanMismatch(`${at} says ${segment.length} bytes, but no chunk header fits there`);
+  }
+  const differences = headerDifferences(segment, header);
+  if (differences !== undefined)
+    throw new PlanMismatch(`${at} describes the chunk as ${JSON.stringify(differences.claimed)}, but its record says ${JSON.stringify(differences.actual)}`);
+  if (declared !== BigInt(segment.length)) {
+    throw new InvalidRecordingError(
+      'CORRUPT_RECORD',
+      `record at offset ${segment.offset} declares ${declared - BigInt(RECORD_PREFIX_BYTES)} bytes, where the chunk index and the chunk's own header say ${segment.length - RECORD_PREFIX_BYTES}`,
+    );
+  }
+  return header;
 }
 
 function prepareSegment(bytes: Uint8Array, start: number, segment: Segment, spanStart: number, options: SpanReadOptions): Prepared {
   const end = start + segment.length;
   if (segment.kind === 'records') {
-    const slots = collectSlots(bytes, start, end, options.maxRecordBytes, spanStart);
-    return prepare(bytes, slots, (slot) => ({ chunkOffset: spanStart + slot.offset, offsetInChunk: 0 }));
+    return prepare(bytes, start, end, options.maxRecordBytes, spanStart, (recordOffset) => ({ chunkOffset: spanStart + recordOffset, offsetInChunk: 0 }));
   }
-  const [chunkSlot] = collectSlots(bytes, start, end, options.maxRecordBytes, spanStart);
-  if (chunkSlot?.opcode !== Opcode.Chunk) throw new Error(`expected a Chunk record at offset ${segment.offset}`);
-  const header = parseChunkHeader(bytes, chunkSlot.contentStart, chunkSlot.contentEnd);
-  const records = decompressChunk(header.compression, header.records, header.uncompressedSize, options.maxRecordBytes);
+  const header = chunkAt(bytes, start, segment);
+  const records = decompressChunk(header.compression, header.records, header.uncompressedSize, options.maxChunkBytes ?? options.maxRecordBytes);
   if (options.validateCrc) checkCrc(records, header.uncompressedCrc, `chunk at offset ${segment.offset}`);
   // Offsets inside decompressed records are relative to the chunk's records, not the file.
-  const slots = collectSlots(records, 0, records.length, options.maxRecordBytes, 0);
-  return prepare(records, slots, (slot) => ({ chunkOffset: segment.offset, offsetInChunk: slot.offset }));
+  return prepare(records, 0, records.length, options.maxRecordBytes, 0, (recordOffset) => ({ chunkOffset: segment.offset, offsetInChunk: recordOffset }));
 }

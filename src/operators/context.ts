@@ -12,6 +12,7 @@ import { countCache } from '../observability/metrics.ts';
 export interface OperatorSettings {
   derivedBucket: string;
   maxRecordBytes: number;
+  maxChunkBytes: number;
   blobThresholdBytes: number;
   parquetTargetBytes: number;
   parquetRowGroupRows: number;

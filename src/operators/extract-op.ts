@@ -13,7 +13,7 @@ import { loadDecompressors } from '../mcap/decompress.ts';
 import { readSpan } from '../mcap/span-reader.ts';
 import type { DecodeErrors, ExtractResult, PartRef, StoredObject } from '../queue/jobs.ts';
 import { writeObject, type OperatorContext } from './context.ts';
-import { fetchSpan } from './span-bytes.ts';
+import { fetchSpan, spanReadOptions } from './span-bytes.ts';
 import { OPERATOR_VERSIONS } from './versions.ts';
 
 /** A blob pack is closed at this size and a new one started, bounding memory per job. */
@@ -52,7 +52,7 @@ interface TopicTarget {
 export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, spanIndex: number): Promise<ExtractResult> {
   const { span, bytes, read } = await fetchSpan(ctx, plan, spanIndex);
   await loadDecompressors();
-  const { blobThresholdBytes, derivedBucket, maxRecordBytes } = ctx.settings;
+  const { blobThresholdBytes, derivedBucket } = ctx.settings;
   const addressOf = (slice: Record<string, unknown>): string =>
     contentAddress({
       recordingId: plan.recordingId,
@@ -77,24 +77,19 @@ export async function runExtract(ctx: OperatorContext, plan: RecordingPlan, span
   }
 
   const errors = new Map<number, DecodeErrors>();
-  readSpan(
-    bytes,
-    span,
-    { maxRecordBytes, validateCrc: true },
-    {
-      message(message) {
-        const target = byChannel.get(message.channelId);
-        if (target === undefined) return;
-        try {
-          target.builder.append(plan.recordingId, target.topic.topic, message.logTime, message.publishTime, message.data);
-        } catch (error) {
-          const e = errors.get(message.channelId);
-          if (e) e.count += 1;
-          else errors.set(message.channelId, { channelId: message.channelId, count: 1, first: error instanceof Error ? error.message : String(error) });
-        }
-      },
+  readSpan(bytes, span, spanReadOptions(ctx, plan), {
+    message(message) {
+      const target = byChannel.get(message.channelId);
+      if (target === undefined) return;
+      try {
+        target.builder.append(plan.recordingId, target.topic.topic, message.logTime, message.publishTime, message.data);
+      } catch (error) {
+        const e = errors.get(message.channelId);
+        if (e) e.count += 1;
+        else errors.set(message.channelId, { channelId: message.channelId, count: 1, first: error instanceof Error ? error.message : String(error) });
+      }
     },
-  );
+  });
 
   // Blobs first: a part must never reference a blob that is not stored yet.
   const storedBlobs: StoredObject[] = [];

@@ -11,7 +11,7 @@ import { loadDecompressors } from '../mcap/decompress.ts';
 import { readSpan } from '../mcap/span-reader.ts';
 import type { IndexResult } from '../queue/jobs.ts';
 import { writeObject, type OperatorContext } from './context.ts';
-import { fetchSpan } from './span-bytes.ts';
+import { fetchSpan, spanReadOptions } from './span-bytes.ts';
 import { OPERATOR_VERSIONS } from './versions.ts';
 
 export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIndex: number): Promise<IndexResult> {
@@ -19,15 +19,10 @@ export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIn
   await loadDecompressors();
 
   const builder = new MessagesBuilder(new Map(plan.channels.map((c) => [c.id, c.topic])));
-  const damaged = readSpan(
-    bytes,
-    span,
-    { maxRecordBytes: ctx.settings.maxRecordBytes, validateCrc: true },
-    {
-      channel: (record) => builder.learnChannel(record.id, record.topic),
-      message: (message, where) => builder.add(message, where),
-    },
-  );
+  const { damaged, mismatches } = readSpan(bytes, span, spanReadOptions(ctx, plan), {
+    channel: (record) => builder.learnChannel(record.id, record.topic),
+    message: (message, where) => builder.add(message, where),
+  });
 
   const rows = builder.rowCount;
   let part: IndexResult['part'] = null;
@@ -50,5 +45,6 @@ export async function runIndex(ctx: OperatorContext, plan: RecordingPlan, spanIn
     part,
     channels: builder.channelStats(),
     damaged,
+    mismatches,
   };
 }

@@ -3,6 +3,7 @@ import type { Span } from '../domain/spans.ts';
 import { NotFoundError } from '../errors.ts';
 import type { ReadAccounting } from '../queue/jobs.ts';
 import type { OperatorContext } from './context.ts';
+import type { SpanReadOptions } from '../mcap/span-reader.ts';
 import { countBytesNeeded } from '../observability/metrics.ts';
 import { setSpanAttributes } from '../observability/tracing.ts';
 
@@ -37,6 +38,16 @@ function takeShared(key: string, fetch: () => Promise<Uint8Array>): { bytes: Pro
     });
   }
   return { bytes, fetched: true };
+}
+
+/** How span jobs read a span of `plan`: bounded allocations, CRCs checked, the plan's channels to hold the bytes to. */
+export function spanReadOptions(ctx: OperatorContext, plan: RecordingPlan): SpanReadOptions {
+  return {
+    maxRecordBytes: ctx.settings.maxRecordBytes,
+    maxChunkBytes: ctx.settings.maxChunkBytes,
+    validateCrc: true,
+    plannedChannels: new Map(plan.channels.map((c) => [c.id, { topic: c.topic, schemaId: c.schemaId }])),
+  };
 }
 
 /** The bytes of one span: a single ranged GET over all of its chunks. */

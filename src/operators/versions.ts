@@ -4,7 +4,7 @@
  * under their old addresses.
  */
 export const OPERATOR_VERSIONS = {
-  plan: 'plan@1',
+  plan: 'plan@2',
   index: 'index@1',
   extract: 'extract@2',
   convert: 'convert@2',

@@ -39,6 +39,8 @@ export interface ScanJobData {
   source: RecordingSource;
   eventTime: string;
   reprocess?: boolean;
+  /** Why the file is scanned rather than planned from its summary (kept in the plan and manifest). */
+  because?: string;
   /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
   trace?: Record<string, string> | undefined;
 }
@@ -118,6 +120,8 @@ export interface IndexResult {
   part: PartRef | null;
   channels: ChannelStats[];
   damaged: Damage[];
+  /** Where the span's bytes contradict the plan (see SpanReadReport); absent in results of older versions. */
+  mismatches?: string[];
 }
 
 export interface DecodeErrors {
@@ -149,4 +153,8 @@ export interface ChannelTiming extends TopicTiming {
   channelId: number;
 }
 
-export type CommitOutcome = { status: 'committed'; manifestKey: string } | { status: 'quarantined'; reason: string };
+export type CommitOutcome =
+  | { status: 'committed'; manifestKey: string }
+  | { status: 'quarantined'; reason: string }
+  /** The summary proved wrong: a scan re-plans the recording and its own flow commits it. */
+  | { status: 'replanned'; reason: string };

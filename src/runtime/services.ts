@@ -58,6 +58,7 @@ export function createServices(config: Config, endpoints: ServiceEndpoints): Ser
   const operators = createOperatorContext(store, {
     derivedBucket: config.derivedBucket,
     maxRecordBytes: config.maxRecordBytes,
+    maxChunkBytes: config.maxChunkBytes,
     blobThresholdBytes: config.blobThresholdBytes,
     parquetTargetBytes: config.parquetTargetBytes,
     parquetRowGroupRows: config.parquetRowGroupRows,

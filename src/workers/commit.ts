@@ -4,7 +4,7 @@
  * done it builds the manifest from all children's results and writes it.
  */
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
-import { buildManifest } from '../domain/manifest.ts';
+import { buildManifest, spanReportsOf } from '../domain/manifest.ts';
 import { manifestKey, s3Uri } from '../domain/layout.ts';
 import { convertTables, type RecordingPlan } from '../domain/plan.ts';
 import { InvalidRecordingError, ManifestConflictError } from '../errors.ts';
@@ -12,7 +12,8 @@ import { writeManifest } from '../operators/commit-op.ts';
 import { OPERATOR_VERSIONS } from '../operators/versions.ts';
 import type { CommitJobData, CommitOutcome, ConvertJobData, ConvertResult, ExtractResult, IndexResult, PartRef } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
-import { jobIds } from '../dispatcher/start-flow.ts';
+import { enqueueScan, jobIds } from '../dispatcher/start-flow.ts';
+import { dataDisagreements } from '../domain/cross-check.ts';
 import { quarantine } from '../dispatcher/ingest.ts';
 import { recordCommitted } from '../observability/metrics.ts';
 import { traceCarrier } from '../observability/tracing.ts';
@@ -47,13 +48,18 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
       if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
       throw new Error(`results of span(s) ${spansMissing.map((s) => s.index).join(', ')} are missing and none is pending; re-ingest the recording`);
     }
+    if (plan.planner === 'summary') {
+      const disagreements = dataDisagreements(plan, spanReportsOf(index));
+      // The summary described other bytes than the file holds: plan again from the data itself.
+      if (disagreements.length > 0) return replanByScan(services, plan, job.data, disagreements);
+    }
     const tables = convertTables(plan);
     const missing = tables.filter((table) => !convert.some((c) => c.table === table));
     if (missing.length === 0) {
       return finalizeCommit(services, plan, planKey, { index, extract, convert }, job.data.replace === true, job.data.eventTime);
     }
     const parts = partsByTable(index, extract);
-    const ids = jobIds(recordingId);
+    const ids = jobIds(recordingId, plan.planner);
     for (const table of missing) {
       const data: ConvertJobData = { recordingId, planKey, table, parts: parts.get(table) ?? [], trace: traceCarrier() };
       await queues.queue('convert').add('convert', data, {
@@ -68,6 +74,19 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
   }
 }
 
+async function replanByScan(services: Services, plan: RecordingPlan, data: CommitJobData, disagreements: string[]): Promise<CommitOutcome> {
+  const because = `the summary does not match the data section (${disagreements.join('; ')}), so the file was scanned`;
+  await enqueueScan(services, {
+    recordingId: plan.recordingId,
+    source: plan.source,
+    eventTime: data.eventTime,
+    ...(data.replace ? { reprocess: true } : {}),
+    because,
+    trace: traceCarrier(),
+  });
+  return { status: 'replanned', reason: because };
+}
+
 async function finalizeCommit(
   services: Services,
   plan: RecordingPlan,
@@ -78,7 +97,10 @@ async function finalizeCommit(
 ): Promise<CommitOutcome> {
   const { config, store, status } = services;
   const manifest = buildManifest({ plan, planKey, derivedBucket: config.derivedBucket, operators: { ...OPERATOR_VERSIONS }, ...results });
-  if (manifest.recovered && manifest.message_count === 0) {
+  const rows = Object.values(manifest.tables)
+    .flat()
+    .reduce((n, o) => n + o.rows, 0);
+  if (manifest.recovered && rows === 0) {
     const reason = `nothing could be salvaged: ${manifest.damage.join('; ')}`;
     await quarantine(services, plan.recordingId, plan.source, new InvalidRecordingError('UNRECOVERABLE', reason));
     return { status: 'quarantined', reason };

@@ -9,7 +9,7 @@ import { readSpan } from '../../src/mcap/span-reader.ts';
 import { fixtures } from '../helpers/fixtures.ts';
 import { buildTestRecording, cdrEncoder, inPieces, MemoryWritable, memoryReadable, type TestRecording } from '../helpers/mcap-builders.ts';
 
-const options = { maxRecordBytes: 16 * 1024 * 1024, validateCrc: true };
+const options = { maxRecordBytes: 16 * 1024 * 1024, maxChunkBytes: 16 * 1024 * 1024, validateCrc: true };
 
 async function summaryIndex(bytes: Uint8Array): Promise<RecordingIndex> {
   const result = await readIndexFromSummary(memoryReadable(bytes));
@@ -21,7 +21,7 @@ async function summaryIndex(bytes: Uint8Array): Promise<RecordingIndex> {
 function visitAll(bytes: Uint8Array, index: RecordingIndex, spanMaxBytes = 4096): string[] {
   const seen: string[] = [];
   for (const span of planSpans(index.segments, spanMaxBytes)) {
-    const damaged = readSpan(bytes.subarray(span.start, span.end), span, options, { message: (m) => seen.push(`${m.channelId}@${m.logTime}`) });
+    const { damaged } = readSpan(bytes.subarray(span.start, span.end), span, options, { message: (m) => seen.push(`${m.channelId}@${m.logTime}`) });
     expect(damaged).toEqual([]);
   }
   return seen;

@@ -29,7 +29,7 @@ function readAll(file: Uint8Array, spans: Span[], options = readOptions): { seen
       ...readSpan(bytes, span, options, {
         channel: (c) => topics.set(c.id, c.topic),
         message: (m, location) => seen.push({ channelId: m.channelId, sequence: m.sequence, logTime: m.logTime, data: Buffer.from(m.data), location }),
-      }),
+      }).damaged,
     );
   }
   return { seen, damaged, topics };

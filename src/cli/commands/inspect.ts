@@ -6,7 +6,8 @@ import { planSpans } from '../../domain/spans.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { FileReadable } from '../../mcap/file-readable.ts';
 import { RangedReadable } from '../../mcap/ranged-readable.ts';
-import { HEAD_PROBE_BYTES, readIndexFromSummary, validateHead, type RecordingIndex } from '../../mcap/recording-index.ts';
+import { HEAD_PROBE_BYTES, validateHead, type RecordingIndex } from '../../mcap/recording-index.ts';
+import { indexFromSummary, planningLimits } from '../../mcap/summary-repair.ts';
 import { prepareEnvironment } from '../../runtime/environment.ts';
 import { createStore } from '../../runtime/services.ts';
 
@@ -30,7 +31,10 @@ interface Inspection {
   planning_read: { bytes: number; requests: number; fraction: number };
 }
 
-function describe(index: RecordingIndex, spanMaxBytes: number): Omit<Inspection, 'source' | 'size' | 'summary' | 'planning_read'> {
+function describe(
+  index: RecordingIndex,
+  limits: { spanMaxBytes: number; maxChunkBytes: number },
+): Omit<Inspection, 'source' | 'size' | 'summary' | 'planning_read'> {
   const stats = index.statistics;
   const start = stats ? BigInt(stats.messageStartTime) : undefined;
   const end = stats ? BigInt(stats.messageEndTime) : undefined;
@@ -51,7 +55,7 @@ function describe(index: RecordingIndex, spanMaxBytes: number): Omit<Inspection,
     end_time: end?.toString() ?? null,
     duration_s: seconds,
     chunks: index.segments.length,
-    spans: planSpans(index.segments, spanMaxBytes).length,
+    spans: planSpans(index.segments, limits.spanMaxBytes, limits.maxChunkBytes).length,
     compression,
     channels: index.channels.map((c) => {
       const count = stats?.channelMessageCounts[String(c.id)];
@@ -151,13 +155,13 @@ export function registerInspect(program: Command): void {
       }
       try {
         validateHead(await readable.read(0n, BigInt(Math.min(size, HEAD_PROBE_BYTES))), size);
-        const summary = await readIndexFromSummary(readable);
+        const summary = await indexFromSummary(readable, planningLimits(config));
         const read = accounting();
         const planningRead = { ...read, fraction: size > 0 ? read.bytes / size : 0 };
         const info: Inspection =
           'unusable' in summary
             ? { source, size, summary: 'unusable', reason: summary.unusable, planning_read: planningRead }
-            : { source, size, summary: 'ok', ...describe(summary.index, config.spanMaxBytes), planning_read: planningRead };
+            : { source, size, summary: 'ok', ...describe(summary.index, config), planning_read: planningRead };
         if (options.json) process.stdout.write(`${JSON.stringify(info)}\n`);
         else print(info);
       } finally {
