@@ -9,10 +9,12 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MANIFEST_PREFIX, recordingIdFromManifestKey } from '../domain/layout.ts';
 import type { Manifest } from '../domain/manifest.ts';
+import { InvalidManifestError, parseManifest } from '../domain/manifest-schema.ts';
 import { validateObjectKey } from '../domain/object-keys.ts';
 import { StorageError } from '../errors.ts';
+import { createLogger, type Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { countCache } from '../observability/metrics.ts';
+import { countCache, manifestsInvalid } from '../observability/metrics.ts';
 
 export interface CommittedRecording {
   manifest: Manifest;
@@ -69,14 +71,32 @@ export class ObjectCache {
   }
 }
 
-/** Every committed recording in the derived bucket, in recording-id order. */
-export async function listCommitted(store: ObjectStore, bucket: string, cache: ObjectCache): Promise<CommittedRecording[]> {
+let defaultLog: Logger | undefined;
+/** Manifest versions already warned about: every query lists them, one warning each is enough. */
+const warned = new Set<string>();
+
+/**
+ * Every committed recording in the derived bucket, in recording-id order. A manifest that
+ * cannot be used (see parseManifest) is skipped, counted in mcapflow_manifests_invalid_total
+ * and logged, so one bad object never hides the other recordings.
+ */
+export async function listCommitted(store: ObjectStore, bucket: string, cache: ObjectCache, log?: Logger): Promise<CommittedRecording[]> {
   const committed: CommittedRecording[] = [];
   for await (const object of store.list(bucket, MANIFEST_PREFIX)) {
-    if (recordingIdFromManifestKey(object.key) === undefined) continue;
+    const recordingId = recordingIdFromManifestKey(object.key);
+    if (recordingId === undefined) continue;
     // A manifest changes only when a reprocess replaces it, and then its ETag changes too.
-    const manifest = JSON.parse((await cache.read(object.key, undefined, object.etag ?? String(object.lastModified?.getTime()))).toString('utf8')) as Manifest;
-    committed.push({ manifest, committedAt: object.lastModified });
+    const version = object.etag ?? String(object.lastModified?.getTime());
+    const text = (await cache.read(object.key, undefined, version)).toString('utf8');
+    try {
+      committed.push({ manifest: parseManifest(text, recordingId), committedAt: object.lastModified });
+    } catch (error) {
+      if (!(error instanceof InvalidManifestError)) throw error;
+      manifestsInvalid.inc();
+      if (warned.has(`${object.key}@${version}`)) continue;
+      warned.add(`${object.key}@${version}`);
+      (log ?? (defaultLog ??= createLogger('warn'))).warn({ key: object.key, bucket, problem: error.message }, 'skipping an invalid manifest');
+    }
   }
   return committed;
 }

@@ -1,11 +1,14 @@
 /**
- * SQL over the committed tables with DuckDB. `recordings` and `topics` come from the
- * manifests; `messages` and the schema tables are views over local copies of the Parquet
- * objects, fetched only for the tables a statement mentions.
+ * SQL over the committed tables with DuckDB. `recordings` and `topics` are built from the
+ * manifests in bulk (one appender each); `messages` and the schema tables are views over
+ * local copies of the Parquet objects, made only for the tables a statement mentions.
  */
-import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdirSync } from 'node:fs';
+import { DuckDBInstance, DuckDBTimestampTZValue, StatementType, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { McapflowError } from '../errors.ts';
-import type { CommittedRecording, ObjectCache } from './catalog.ts';
+import { MESSAGES_TABLE } from '../domain/table-names.ts';
+import { RECORDINGS_COLUMNS, TOPICS_COLUMNS, type CatalogColumn, type CatalogValue } from './catalog-tables.ts';
+import { BoundedJson, OverBudget, toJsonValue, writeRows } from './result-json.ts';
 
 export interface QueryResult {
   columns: string[];
@@ -15,32 +18,33 @@ export interface QueryResult {
   truncated?: boolean;
 }
 
-/** Limits of a query run on behalf of someone else (the admin API). */
+/** DuckDB's resources for one query. Unset limits keep DuckDB's defaults. */
+export interface EngineSettings {
+  /** Where DuckDB spills; one directory per engine (engines would delete each other's files). */
+  tempDirectory: string;
+  memoryLimitMb?: number | undefined;
+  threads?: number | undefined;
+  maxTempMb?: number | undefined;
+}
+
+/** A catalog ready to load: rows of the built tables, local Parquet paths of each view. */
+export interface LoadedCatalog {
+  recordings: CatalogValue[][];
+  topics: CatalogValue[][];
+  views: { name: string; paths: string[] }[];
+}
+
+/** Limits of a query run on behalf of someone else (the admin API); its time limit is the caller's. */
 export interface Sandbox {
   /** The only directory DuckDB may read: the cache of committed table objects. */
   allowedDirectory: string;
   maxRows: number;
-  timeoutMs: number;
+  maxResultBytes: number;
 }
 
 function refused(message: string): McapflowError {
   return new McapflowError('QUERY_REFUSED', message);
 }
-
-const RECORDINGS_DDL = `CREATE TABLE recordings (
-  recording_id VARCHAR, source_uri VARCHAR, size BIGINT, start_time BIGINT, end_time BIGINT,
-  message_count BIGINT, committed_at TIMESTAMPTZ, recovered BOOLEAN, reason VARCHAR,
-  profile VARCHAR, library VARCHAR)`;
-
-const TOPICS_DDL = `CREATE TABLE topics (
-  recording_id VARCHAR, topic VARCHAR, channel_id INTEGER, schema VARCHAR, schema_encoding VARCHAR,
-  message_encoding VARCHAR, message_count BIGINT, first_log_time BIGINT, last_log_time BIGINT,
-  table_name VARCHAR, decode_errors BIGINT, out_of_order BIGINT, gaps BIGINT, median_period_ns BIGINT,
-  max_gap_ns BIGINT, status VARCHAR, reason VARCHAR)`;
-
-const EMPTY_MESSAGES_DDL = `CREATE TABLE messages (
-  recording_id VARCHAR, topic VARCHAR, channel_id USMALLINT, log_time BIGINT, publish_time BIGINT,
-  sequence UINTEGER, size UINTEGER, chunk_offset BIGINT, offset_in_chunk BIGINT)`;
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -50,61 +54,95 @@ function quoteString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-function big(value: string | null): bigint | null {
-  return value === null ? null : BigInt(value);
+const EMPTY_MESSAGES_DDL = `CREATE TABLE messages (
+  recording_id VARCHAR, topic VARCHAR, channel_id USMALLINT, log_time BIGINT, publish_time BIGINT,
+  sequence UINTEGER, size UINTEGER, chunk_offset BIGINT, offset_in_chunk BIGINT)`;
+
+function mib(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }
 
-/** Table names of every committed table, mapped to the objects that make them up. */
-export function tableObjects(recordings: CommittedRecording[]): Map<string, { key: string; sha256: string }[]> {
-  const tables = new Map<string, { key: string; sha256: string }[]>();
-  for (const { manifest } of recordings) {
-    for (const [table, objects] of Object.entries(manifest.tables)) {
-      const list = tables.get(table) ?? [];
-      list.push(...objects.map((o) => ({ key: o.key, sha256: o.sha256 })));
-      tables.set(table, list);
-    }
+function append(appender: DuckDBAppender, column: CatalogColumn, value: CatalogValue): void {
+  if (value === null) return appender.appendNull();
+  switch (column.type) {
+    case 'VARCHAR':
+      return appender.appendVarchar(String(value));
+    case 'BIGINT':
+      return appender.appendBigInt(BigInt(value));
+    case 'INTEGER':
+      return appender.appendInteger(Number(value));
+    case 'BOOLEAN':
+      return appender.appendBoolean(Boolean(value));
+    case 'TIMESTAMPTZ':
+      return appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(value)));
   }
-  return tables;
 }
 
-/** Tables whose name appears as a word in the SQL text. */
-export function mentionedTables(sql: string, tables: Iterable<string>): string[] {
-  const lower = sql.toLowerCase();
-  return [...tables].filter((t) => new RegExp(`(^|[^a-z0-9_])${t.toLowerCase()}($|[^a-z0-9_])`).test(lower));
+async function createTable(connection: DuckDBConnection, name: string, columns: readonly CatalogColumn[], rows: CatalogValue[][]): Promise<void> {
+  await connection.run(`CREATE TABLE ${name} (${columns.map((c) => `${c.name} ${c.type}`).join(', ')})`);
+  const appender = await connection.createAppender(name);
+  try {
+    for (const row of rows) {
+      for (let c = 0; c < columns.length; c++) append(appender, columns[c]!, row[c] ?? null);
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }
 
-export function toJsonValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(toJsonValue);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJsonValue(v)]));
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  return value;
+/** The error a user reads for a DuckDB failure, naming the limit when one was reached. */
+function queryError(error: unknown, settings: EngineSettings): McapflowError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/Permission Error/.test(message)) return refused(`only the catalog's tables can be read: ${message.split('\n')[0]}`);
+  if (/max_temp_directory_size/.test(message)) {
+    return new McapflowError(
+      'QUERY_TOO_LARGE',
+      `the query needs more than ${settings.maxTempMb ?? '?'} MiB of temporary disk (MCAPFLOW_QUERY_TEMP_MAX_MB): ${message.split('\n')[0]}`,
+    );
+  }
+  if (/Out of Memory Error/.test(message)) {
+    return new McapflowError(
+      'QUERY_TOO_LARGE',
+      `the query needs more than its ${settings.memoryLimitMb ?? '?'} MiB memory limit (MCAPFLOW_QUERY_MEMORY_MB): ${message.split('\n')[0]}; select fewer rows or columns, or aggregate`,
+    );
+  }
+  return new McapflowError('QUERY_FAILED', message);
 }
 
 export class QueryEngine {
   readonly #instance: DuckDBInstance;
   readonly #connection: DuckDBConnection;
+  readonly #settings: EngineSettings;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, settings: EngineSettings) {
     this.#instance = instance;
     this.#connection = connection;
+    this.#settings = settings;
   }
 
-  /** An engine whose catalog holds `recordings`, `topics` and the tables `sql` mentions. */
-  static async open(recordings: CommittedRecording[], cache: ObjectCache, sql: string): Promise<QueryEngine> {
-    const instance = await DuckDBInstance.create(':memory:');
+  /** An engine whose catalog holds `recordings`, `topics`, `messages` and the given views. */
+  static async open(catalog: LoadedCatalog, settings: EngineSettings): Promise<QueryEngine> {
+    mkdirSync(settings.tempDirectory, { recursive: true });
+    const options: Record<string, string> = {};
+    if (settings.memoryLimitMb !== undefined) options.memory_limit = `${settings.memoryLimitMb}MiB`;
+    if (settings.threads !== undefined) options.threads = String(settings.threads);
+    const instance = await DuckDBInstance.create(':memory:', options);
     const connection = await instance.connect();
-    const engine = new QueryEngine(instance, connection);
+    const engine = new QueryEngine(instance, connection, settings);
     try {
-      await engine.#loadManifests(recordings);
-      const objects = tableObjects(recordings);
-      if (!objects.has('messages')) await connection.run(EMPTY_MESSAGES_DDL);
-      for (const table of mentionedTables(sql, objects.keys())) {
-        const paths: string[] = [];
-        for (const o of objects.get(table)!) paths.push(await cache.path(o.key, o.sha256));
-        await connection.run(`CREATE VIEW ${quoteIdent(table)} AS SELECT * FROM read_parquet([${paths.map(quoteString).join(', ')}], union_by_name = true)`);
+      // Set, not passed to create(): DuckDB 1.5 shows a max_temp_directory_size given to
+      // create() but does not enforce it (measured: a spill sailed past 8 MiB).
+      await connection.run(`SET temp_directory = ${quoteString(settings.tempDirectory)}`);
+      if (settings.maxTempMb !== undefined) await connection.run(`SET max_temp_directory_size = '${settings.maxTempMb}MiB'`);
+      await createTable(connection, 'recordings', RECORDINGS_COLUMNS, catalog.recordings);
+      await createTable(connection, 'topics', TOPICS_COLUMNS, catalog.topics);
+      if (!catalog.views.some((v) => v.name === MESSAGES_TABLE)) await connection.run(EMPTY_MESSAGES_DDL);
+      for (const view of catalog.views) {
+        await connection.run(
+          `CREATE VIEW ${quoteIdent(view.name)} AS SELECT * FROM read_parquet([${view.paths.map(quoteString).join(', ')}], union_by_name = true)`,
+        );
       }
     } catch (error) {
       engine.close();
@@ -113,57 +151,15 @@ export class QueryEngine {
     return engine;
   }
 
-  async #loadManifests(recordings: CommittedRecording[]): Promise<void> {
-    const c = this.#connection;
-    await c.run(RECORDINGS_DDL);
-    await c.run(TOPICS_DDL);
-    for (const { manifest: m, committedAt } of recordings) {
-      await c.run('INSERT INTO recordings VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMPTZ, $8, $9, $10, $11)', [
-        m.recording_id,
-        m.source.uri,
-        BigInt(m.source.size),
-        big(m.start_time),
-        big(m.end_time),
-        BigInt(m.message_count),
-        committedAt?.toISOString() ?? null,
-        m.recovered,
-        m.reason,
-        m.profile,
-        m.library,
-      ]);
-      for (const t of m.topics) {
-        await c.run('INSERT INTO topics VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)', [
-          m.recording_id,
-          t.topic,
-          t.channel_id,
-          t.schema,
-          t.schema_encoding,
-          t.message_encoding,
-          BigInt(t.messages),
-          big(t.first_log_time),
-          big(t.last_log_time),
-          t.table,
-          BigInt(t.decode_errors),
-          BigInt(t.out_of_order ?? 0),
-          BigInt(t.gaps ?? 0),
-          big(t.median_period_ns ?? null),
-          big(t.max_gap_ns ?? null),
-          t.status,
-          t.reason,
-        ]);
-      }
-    }
-  }
-
   /**
    * Read-only SQL for untrusted callers: exactly one SELECT (or WITH … SELECT) statement,
    * file access limited to the object cache and configuration locked (no COPY, ATTACH,
-   * INSTALL, read_csv of arbitrary files), at most `maxRows` rows, at most `timeoutMs`.
+   * INSTALL, read_csv of arbitrary files), at most `maxRows` rows and `maxResultBytes` of
+   * JSON. Answers the JSON text `{"columns": [...], "rows": [...], "truncated": bool}`.
    */
-  async runSandboxed(sql: string, sandbox: Sandbox): Promise<QueryResult> {
+  async runSandboxed(sql: string, sandbox: Sandbox): Promise<string> {
     const c = this.#connection;
-    const dir = sandbox.allowedDirectory.replace(/'/g, "''");
-    await c.run(`SET allowed_directories = ['${dir}']`);
+    await c.run(`SET allowed_directories = [${quoteString(sandbox.allowedDirectory)}]`);
     await c.run('SET enable_external_access = false');
     await c.run('SET lock_configuration = true');
     let extracted;
@@ -177,29 +173,34 @@ export class QueryEngine {
     try {
       prepared = await extracted.prepare(0);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (/Permission Error/.test(message)) throw refused(`only the catalog's tables can be read: ${message.split('\n')[0]}`);
-      throw new McapflowError('QUERY_FAILED', message);
+      throw queryError(error, this.#settings);
     }
     if (prepared.statementType !== StatementType.SELECT) {
       throw refused(`only SELECT (or WITH … SELECT) statements are allowed, not ${StatementType[prepared.statementType] ?? 'this kind of statement'}`);
     }
-    const timer = setTimeout(() => c.interrupt(), sandbox.timeoutMs);
+    const out = new BoundedJson(sandbox.maxResultBytes);
     try {
-      const reader = await prepared.streamAndReadUntil(sandbox.maxRows + 1);
-      const rows = reader.getRowsJS();
-      return {
-        columns: reader.columnNames(),
-        rows: rows.slice(0, sandbox.maxRows).map((row) => row.map(toJsonValue)),
-        truncated: rows.length > sandbox.maxRows,
-      };
+      const result = await prepared.stream();
+      out.push(`{"columns":${JSON.stringify(result.columnNames())},"rows":[`);
+      let truncated = false;
+      for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        const take = Math.min(chunk.rowCount, sandbox.maxRows - out.rows);
+        writeRows(chunk, take, out);
+        if (take < chunk.rowCount) {
+          truncated = true;
+          break;
+        }
+      }
+      out.push(`],"truncated":${truncated}}`);
+      return out.text();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (/INTERRUPT/i.test(message)) throw refused(`the query ran longer than the ${sandbox.timeoutMs} ms limit`);
-      if (/Permission Error/.test(message)) throw refused(`only the catalog's tables can be read: ${message.split('\n')[0]}`);
-      throw new McapflowError('QUERY_FAILED', message);
-    } finally {
-      clearTimeout(timer);
+      if (error instanceof OverBudget) {
+        throw new McapflowError(
+          'QUERY_TOO_LARGE',
+          `the answer is larger than the ${mib(sandbox.maxResultBytes)} limit (MCAPFLOW_QUERY_MAX_RESULT_BYTES) after ${error.rows} rows; select fewer rows or columns (LIMIT), or aggregate`,
+        );
+      }
+      throw queryError(error, this.#settings);
     }
   }
 
@@ -208,7 +209,7 @@ export class QueryEngine {
       const reader = await this.#connection.runAndReadAll(sql);
       return { columns: reader.columnNames(), rows: reader.getRowsJS().map((row) => row.map(toJsonValue)) };
     } catch (error) {
-      throw new McapflowError('QUERY_FAILED', error instanceof Error ? error.message : String(error));
+      throw queryError(error, this.#settings);
     }
   }
 

@@ -1,29 +1,173 @@
-/** One SQL statement over the committed catalog, from listing manifests to rows. */
+/**
+ * One SQL statement over the committed catalog, from listing manifests to rows: in this
+ * process for trusted callers (the CLI), in a sandbox process for the admin API.
+ */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Config } from '../config/config.ts';
+import { McapflowError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { queriesTotal, type QueryOutcome } from '../observability/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { listCommitted, ObjectCache } from './catalog.ts';
-import { QueryEngine, type QueryResult } from './query-engine.ts';
+import { catalogTables, mentionedTables } from './catalog-tables.ts';
+import { QueryEngine, type EngineSettings, type LoadedCatalog, type QueryResult } from './query-engine.ts';
+import { SandboxPool, SandboxStopped } from './sandbox-pool.ts';
 
 export interface CatalogLocation {
   store: ObjectStore;
   derivedBucket: string;
-  /** MCAPFLOW_HOME: the object cache lives under it. */
+  /** MCAPFLOW_HOME: the object cache and DuckDB's temporary files live under it. */
   home: string;
+  /** DuckDB's memory, threads and spill limits; unset, DuckDB's defaults. */
+  resources?: QueryResources | undefined;
+  log?: Logger | undefined;
+}
+
+export interface QueryResources {
+  memoryLimitMb: number;
+  threads: number;
+  maxTempMb: number;
+}
+
+export interface SandboxLimits extends QueryResources {
+  maxRows: number;
+  maxResultBytes: number;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export function queryResources(config: Config): QueryResources {
+  return { memoryLimitMb: config.queryMemoryMb, threads: config.queryThreads, maxTempMb: config.queryTempMaxMb };
+}
+
+export function sandboxLimits(config: Config): SandboxLimits {
+  return {
+    ...queryResources(config),
+    maxRows: config.queryMaxRows,
+    maxResultBytes: config.queryMaxResultBytes,
+    timeoutMs: config.queryTimeoutMs,
+    concurrency: config.queryConcurrency,
+  };
 }
 
 export function objectCache(location: CatalogLocation): ObjectCache {
   return new ObjectCache(join(location.home, 'cache'), location.store, location.derivedBucket);
 }
 
-/** Runs `sql`; with `limits`, sandboxed for an untrusted caller (see QueryEngine.runSandboxed). */
-export async function queryCatalog(location: CatalogLocation, sql: string, limits?: { maxRows: number; timeoutMs: number }): Promise<QueryResult> {
+/** The directory DuckDB spills to, one per running engine; under MCAPFLOW_HOME, never the working directory. */
+function tempRoot(home: string): string {
+  return join(home, 'tmp', 'query');
+}
+
+/** The directory of committed table objects: the only one a sandboxed query may read. */
+function tablesDirectory(home: string): string {
+  return join(home, 'cache', 'objects', 'tables');
+}
+
+/** `recordings`, `topics` and local copies of the objects of every table `sql` mentions. */
+async function loadCatalog(location: CatalogLocation, sql: string, signal?: AbortSignal): Promise<LoadedCatalog> {
   const cache = objectCache(location);
-  const recordings = await listCommitted(location.store, location.derivedBucket, cache);
-  const engine = await QueryEngine.open(recordings, cache, sql);
+  const tables = catalogTables(await listCommitted(location.store, location.derivedBucket, cache, location.log));
+  const views: LoadedCatalog['views'] = [];
+  for (const name of mentionedTables(sql, tables.tables.keys())) {
+    const paths: string[] = [];
+    for (const o of tables.tables.get(name)!) {
+      signal?.throwIfAborted();
+      paths.push(await cache.path(o.key, o.sha256));
+    }
+    views.push({ name, paths });
+  }
+  return { recordings: tables.recordings, topics: tables.topics, views };
+}
+
+let engines = 0;
+
+/** Runs `sql` in this process, for a trusted caller (the CLI): no row, byte or time limit. */
+export async function queryCatalog(location: CatalogLocation, sql: string): Promise<QueryResult> {
+  const catalog = await loadCatalog(location, sql);
+  const settings: EngineSettings = {
+    tempDirectory: join(tempRoot(location.home), `${process.pid}-cli-${(engines += 1)}`),
+    ...(location.resources
+      ? { memoryLimitMb: location.resources.memoryLimitMb, threads: location.resources.threads, maxTempMb: location.resources.maxTempMb }
+      : {}),
+  };
+  const engine = await QueryEngine.open(catalog, settings);
   try {
-    if (limits === undefined) return await engine.run(sql);
-    return await engine.runSandboxed(sql, { ...limits, allowedDirectory: join(location.home, 'cache', 'objects', 'tables') });
+    return await engine.run(sql);
   } finally {
     engine.close();
+    rmSync(settings.tempDirectory, { recursive: true, force: true });
+  }
+}
+
+const OUTCOMES: Partial<Record<string, QueryOutcome>> = {
+  QUERY_FAILED: 'failed',
+  QUERY_REFUSED: 'refused',
+  QUERY_TIMEOUT: 'timeout',
+  QUERY_TOO_LARGE: 'too_large',
+  QUERY_BUSY: 'busy',
+};
+
+/**
+ * Statements of untrusted callers (the admin API), each in a sandbox process with every
+ * limit of `limits`; at most `limits.concurrency` at once, the rest refused with QUERY_BUSY.
+ */
+export class SandboxedQueries {
+  readonly #location: CatalogLocation;
+  readonly #limits: SandboxLimits;
+  readonly #pool: SandboxPool;
+  #ids = 0;
+
+  constructor(location: CatalogLocation, limits: SandboxLimits) {
+    this.#location = location;
+    this.#limits = limits;
+    // The heap holds the JSON answer a few times over while it is built and sent.
+    const heapMb = 512 + Math.ceil((8 * limits.maxResultBytes) / (1024 * 1024));
+    this.#pool = new SandboxPool({ size: limits.concurrency, heapMb }, tempRoot(location.home));
+  }
+
+  /** The JSON text `{"columns": [...], "rows": [...], "truncated": bool}` of `sql`. */
+  async run(sql: string, signal?: AbortSignal): Promise<string> {
+    const slot = this.#pool.tryAcquire();
+    if (slot === undefined) {
+      queriesTotal.inc({ outcome: 'busy' });
+      if (this.#pool.closed) throw new SandboxStopped('closed', 'the admin process is shutting down; retry the query on another one');
+      throw new McapflowError(
+        'QUERY_BUSY',
+        `${this.#limits.concurrency} queries are already running, the most this admin process runs at once (MCAPFLOW_QUERY_CONCURRENCY); retry shortly`,
+        { retryable: true },
+      );
+    }
+    try {
+      const catalog = await loadCatalog(this.#location, sql, signal);
+      const { memoryLimitMb, threads, maxTempMb, maxRows, maxResultBytes, timeoutMs } = this.#limits;
+      const id = (this.#ids += 1);
+      const json = await slot.run(
+        {
+          id,
+          sql,
+          catalog,
+          settings: { tempDirectory: this.#pool.tempDirectoryOf(slot, id), memoryLimitMb, threads, maxTempMb },
+          sandbox: { allowedDirectory: tablesDirectory(this.#location.home), maxRows, maxResultBytes },
+        },
+        timeoutMs,
+        signal,
+      );
+      queriesTotal.inc({ outcome: 'ok' });
+      return json;
+    } catch (error) {
+      const outcome = signal?.aborted ? 'cancelled' : (OUTCOMES[(error as Partial<McapflowError>).code ?? ''] ?? 'failed');
+      queriesTotal.inc({ outcome });
+      if (outcome !== 'failed' && outcome !== 'refused') this.#location.log?.info({ outcome, sql: sql.slice(0, 500) }, 'query stopped at a limit');
+      throw error;
+    } finally {
+      slot.release();
+    }
+  }
+
+  /** Stops running statements (they answer that the process is shutting down) and every sandbox. */
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 }

@@ -318,3 +318,20 @@ export function watchQueues(source: QueueDepthSource): () => void {
     if (index >= 0) sources.splice(index, 1);
   };
 }
+
+export const manifestsInvalid = new Counter({
+  name: 'mcapflow_manifests_invalid_total',
+  help: 'Manifests the catalog skipped because they are not valid (not JSON, another format version, a field that does not fit), counted each time a listing skips one.',
+  registers,
+});
+
+export const QUERY_OUTCOMES = ['ok', 'failed', 'refused', 'timeout', 'too_large', 'busy', 'cancelled'] as const;
+export type QueryOutcome = (typeof QUERY_OUTCOMES)[number];
+
+export const queriesTotal = new Counter({
+  name: 'mcapflow_queries_total',
+  help: 'POST /v1/query statements by outcome: ok, failed (SQL error), refused (not a single SELECT, or a file outside the catalog), timeout, too_large (result bytes or memory), busy (over the concurrency cap), cancelled (the client went away).',
+  labelNames: ['outcome'] as const,
+  registers,
+});
+for (const outcome of QUERY_OUTCOMES) queriesTotal.inc({ outcome }, 0);

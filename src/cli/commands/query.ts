@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { queryCatalog } from '../../catalog/query-session.ts';
+import { queryCatalog, queryResources } from '../../catalog/query-session.ts';
 import { loadConfig } from '../../config/config.ts';
 import { prepareEnvironment } from '../../runtime/environment.ts';
 import { createStore } from '../../runtime/services.ts';
@@ -17,7 +17,7 @@ export function registerQuery(program: Command): void {
       const env = await prepareEnvironment(config, { redis: false });
       const store = createStore(config, env.endpoints);
       try {
-        const result = await queryCatalog({ store, derivedBucket: config.derivedBucket, home: config.home }, sql);
+        const result = await queryCatalog({ store, derivedBucket: config.derivedBucket, home: config.home, resources: queryResources(config) }, sql);
         if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else printTable(result.columns, result.rows);
       } finally {

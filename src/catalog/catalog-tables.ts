@@ -1,0 +1,133 @@
+/**
+ * What a query sees, computed from the committed manifests without touching DuckDB: the rows
+ * of `recordings` and `topics`, and the objects behind every other table under the name it
+ * is queried by (domain/table-names.ts: names are unique ignoring case, as SQL compares
+ * them). Plain values only, so a catalog can be handed to another process as it is.
+ */
+import type { Manifest } from '../domain/manifest.ts';
+import { queryableTableNames } from '../domain/table-names.ts';
+import type { CommittedRecording } from './catalog.ts';
+
+export type ColumnType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'BOOLEAN' | 'TIMESTAMPTZ';
+/** A cell: BIGINT as bigint, TIMESTAMPTZ as bigint microseconds since the epoch. */
+export type CatalogValue = string | number | bigint | boolean | null;
+
+export interface CatalogColumn {
+  name: string;
+  type: ColumnType;
+}
+
+export const RECORDINGS_COLUMNS: readonly CatalogColumn[] = [
+  { name: 'recording_id', type: 'VARCHAR' },
+  { name: 'source_uri', type: 'VARCHAR' },
+  { name: 'size', type: 'BIGINT' },
+  { name: 'start_time', type: 'BIGINT' },
+  { name: 'end_time', type: 'BIGINT' },
+  { name: 'message_count', type: 'BIGINT' },
+  { name: 'committed_at', type: 'TIMESTAMPTZ' },
+  { name: 'recovered', type: 'BOOLEAN' },
+  { name: 'reason', type: 'VARCHAR' },
+  { name: 'profile', type: 'VARCHAR' },
+  { name: 'library', type: 'VARCHAR' },
+];
+
+export const TOPICS_COLUMNS: readonly CatalogColumn[] = [
+  { name: 'recording_id', type: 'VARCHAR' },
+  { name: 'topic', type: 'VARCHAR' },
+  { name: 'channel_id', type: 'INTEGER' },
+  { name: 'schema', type: 'VARCHAR' },
+  { name: 'schema_encoding', type: 'VARCHAR' },
+  { name: 'message_encoding', type: 'VARCHAR' },
+  { name: 'message_count', type: 'BIGINT' },
+  { name: 'first_log_time', type: 'BIGINT' },
+  { name: 'last_log_time', type: 'BIGINT' },
+  /** The name the topic's table is queried by (not always the manifest's: see queryableTableNames). */
+  { name: 'table_name', type: 'VARCHAR' },
+  { name: 'decode_errors', type: 'BIGINT' },
+  { name: 'out_of_order', type: 'BIGINT' },
+  { name: 'gaps', type: 'BIGINT' },
+  { name: 'median_period_ns', type: 'BIGINT' },
+  { name: 'max_gap_ns', type: 'BIGINT' },
+  { name: 'status', type: 'VARCHAR' },
+  { name: 'reason', type: 'VARCHAR' },
+];
+
+export interface TableObjectRef {
+  key: string;
+  sha256: string;
+}
+
+export interface CatalogTables {
+  recordings: CatalogValue[][];
+  topics: CatalogValue[][];
+  /** Every table besides `recordings` and `topics`, by the name it is queried by. */
+  tables: Map<string, TableObjectRef[]>;
+}
+
+const big = (value: string | number | null): bigint | null => (value === null ? null : BigInt(value));
+
+function recordingRow(m: Manifest, committedAt: Date | undefined): CatalogValue[] {
+  return [
+    m.recording_id,
+    m.source.uri,
+    BigInt(m.source.size),
+    big(m.start_time),
+    big(m.end_time),
+    BigInt(m.message_count),
+    committedAt === undefined ? null : BigInt(committedAt.getTime()) * 1000n,
+    m.recovered,
+    m.reason,
+    m.profile,
+    m.library,
+  ];
+}
+
+export function catalogTables(recordings: readonly CommittedRecording[]): CatalogTables {
+  const firstCommitted = new Map<string, number | undefined>();
+  for (const { manifest, committedAt } of recordings) {
+    for (const table of Object.keys(manifest.tables)) {
+      const time = committedAt?.getTime();
+      const known = firstCommitted.get(table);
+      firstCommitted.set(table, known === undefined ? time : time === undefined ? known : Math.min(known, time));
+    }
+  }
+  const names = queryableTableNames([...firstCommitted].map(([name, firstCommittedMs]) => ({ name, firstCommittedMs })));
+  const tables = new Map<string, TableObjectRef[]>();
+  const topics: CatalogValue[][] = [];
+  for (const { manifest: m } of recordings) {
+    for (const [table, objects] of Object.entries(m.tables)) {
+      const name = names.get(table)!;
+      const refs = tables.get(name) ?? [];
+      for (const o of objects) refs.push({ key: o.key, sha256: o.sha256 });
+      tables.set(name, refs);
+    }
+    for (const t of m.topics) {
+      topics.push([
+        m.recording_id,
+        t.topic,
+        t.channel_id,
+        t.schema,
+        t.schema_encoding,
+        t.message_encoding,
+        BigInt(t.messages),
+        big(t.first_log_time),
+        big(t.last_log_time),
+        t.table === null ? null : (names.get(t.table) ?? t.table),
+        BigInt(t.decode_errors),
+        BigInt(t.out_of_order),
+        BigInt(t.gaps),
+        big(t.median_period_ns),
+        big(t.max_gap_ns),
+        t.status,
+        t.reason,
+      ]);
+    }
+  }
+  return { recordings: recordings.map((r) => recordingRow(r.manifest, r.committedAt)), topics, tables };
+}
+
+/** Tables whose name appears as a word in the SQL text, compared ignoring case as SQL does. */
+export function mentionedTables(sql: string, tables: Iterable<string>): string[] {
+  const words = new Set(sql.toLowerCase().match(/[a-z0-9_]+/g) ?? []);
+  return [...tables].filter((t) => words.has(t.toLowerCase()));
+}

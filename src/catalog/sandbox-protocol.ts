@@ -1,0 +1,19 @@
+/** Messages between the admin process and a query sandbox process (sandbox-process.ts). */
+import type { ErrorCode } from '../errors.ts';
+import type { EngineSettings, LoadedCatalog, Sandbox } from './query-engine.ts';
+
+/** One statement to run; the sandbox runs one at a time. */
+export interface SandboxRequest {
+  id: number;
+  sql: string;
+  catalog: LoadedCatalog;
+  settings: EngineSettings;
+  sandbox: Sandbox;
+}
+
+export type SandboxReply = { id: number; ok: true; json: string } | { id: number; ok: false; code: ErrorCode; message: string };
+
+/** Sent once the sandbox has loaded DuckDB and listens for requests. */
+export interface SandboxReady {
+  ready: true;
+}
