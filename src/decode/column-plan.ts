@@ -5,6 +5,8 @@
  */
 import * as arrow from 'apache-arrow';
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
+import { SchemaPlanError } from './schema-errors.ts';
+import { checkSchemaComplexity } from './schema-limits.ts';
 
 export type PrimitiveName =
   'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'string' | 'wstring' | 'time' | 'duration';
@@ -49,7 +51,7 @@ const PRIMITIVE_ALIASES: Record<string, PrimitiveName> = {
 /** Columns every schema table starts with; message fields of the same name get a `_` suffix. */
 export const FIXED_COLUMNS = ['recording_id', 'topic', 'log_time', 'publish_time'] as const;
 
-export class SchemaPlanError extends Error {}
+export { SchemaPlanError };
 
 export interface PlanOptions {
   /** Fixed-length byte arrays up to this size stay inline binary; longer or unbounded ones are blobs. */
@@ -64,9 +66,8 @@ function definitionByName(definitions: MessageDefinition[]): Map<string, Message
   return byName;
 }
 
-function planField(field: MessageDefinitionField, byName: Map<string, MessageDefinition>, options: PlanOptions, depth: number): ColumnPlan | undefined {
-  if (depth > 32) throw new SchemaPlanError(`message nesting deeper than 32 levels at field ${field.name} (recursive definition?)`);
-  const element = planElement(field, byName, options, depth);
+function planField(field: MessageDefinitionField, byName: Map<string, MessageDefinition>, options: PlanOptions): ColumnPlan | undefined {
+  const element = planElement(field, byName, options);
   if (element === undefined) return undefined;
   if (!field.isArray) return element;
   if (element.kind === 'primitive' && element.primitive === 'uint8') {
@@ -76,7 +77,7 @@ function planField(field: MessageDefinitionField, byName: Map<string, MessageDef
   return { kind: 'list', name: field.name, element: { ...element, name: 'item' } };
 }
 
-function planElement(field: MessageDefinitionField, byName: Map<string, MessageDefinition>, options: PlanOptions, depth: number): ColumnPlan | undefined {
+function planElement(field: MessageDefinitionField, byName: Map<string, MessageDefinition>, options: PlanOptions): ColumnPlan | undefined {
   if (!field.isComplex) {
     const primitive = PRIMITIVE_ALIASES[field.type];
     if (primitive === undefined) throw new SchemaPlanError(`field ${field.name} has unknown primitive type ${JSON.stringify(field.type)}`);
@@ -86,16 +87,16 @@ function planElement(field: MessageDefinitionField, byName: Map<string, MessageD
   }
   const nested = byName.get(field.type);
   if (nested === undefined) throw new SchemaPlanError(`field ${field.name} refers to type ${field.type}, which the schema does not define`);
-  const fields = planFields(nested.definitions, byName, options, depth + 1);
+  const fields = planFields(nested.definitions, byName, options);
   // Parquet cannot store a struct without children; a message with no fields carries no data.
   return fields.length === 0 ? undefined : { kind: 'struct', name: field.name, fields };
 }
 
-function planFields(fields: MessageDefinitionField[], byName: Map<string, MessageDefinition>, options: PlanOptions, depth: number): ColumnPlan[] {
+function planFields(fields: MessageDefinitionField[], byName: Map<string, MessageDefinition>, options: PlanOptions): ColumnPlan[] {
   const plans: ColumnPlan[] = [];
   for (const field of fields) {
     if (field.isConstant) continue;
-    const plan = planField(field, byName, options, depth);
+    const plan = planField(field, byName, options);
     if (plan !== undefined) plans.push(plan);
   }
   return plans;
@@ -107,11 +108,16 @@ export interface TopColumn {
   plan: ColumnPlan;
 }
 
-/** Columns of the root message's fields (the first definition), renamed away from the fixed columns. */
+/**
+ * Columns of the root message's fields (the first definition), renamed away from the fixed
+ * columns. Throws SchemaTooComplexError, before planning anything, for a schema past SCHEMA_LIMITS.
+ */
 export function planColumns(definitions: MessageDefinition[], options: PlanOptions): TopColumn[] {
   const root = definitions[0];
   if (root === undefined) throw new SchemaPlanError('the schema defines no message');
-  return topColumns(planFields(root.definitions, definitionByName(definitions), options, 0));
+  const byName = definitionByName(definitions);
+  checkSchemaComplexity(root.definitions, (type) => byName.get(type)?.definitions);
+  return topColumns(planFields(root.definitions, byName, options));
 }
 
 /**

@@ -11,6 +11,7 @@
  * precision in JSON.parse.
  */
 import { SchemaPlanError, topColumns, type ColumnPlan, type TopColumn } from './column-plan.ts';
+import { ExpandedFieldBudget } from './schema-limits.ts';
 
 export interface JsonCompiledSchema {
   columns: TopColumn[];
@@ -35,6 +36,7 @@ const asJsonText: Coerce = (v) => (v === undefined || v === null ? null : JSON.s
 
 class Planner {
   readonly #root: JsonSchema;
+  readonly #budget = new ExpandedFieldBudget();
   constructor(root: JsonSchema) {
     this.#root = root;
   }
@@ -62,6 +64,7 @@ class Planner {
       const target = this.#deref(schema.$ref);
       return target === undefined ? text : this.node(target, name, [...refs, schema.$ref]);
     }
+    this.#budget.take();
     const declared = Array.isArray(schema.type) ? schema.type : schema.type === undefined ? [] : [schema.type];
     const types = declared.filter((t) => t !== 'null');
     const type = types.length === 1 ? types[0] : types.length === 0 && isObject(schema.properties) ? 'object' : undefined;

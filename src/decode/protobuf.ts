@@ -11,6 +11,7 @@
 import protobuf from 'protobufjs';
 import { protobufFromBinaryDescriptor } from '@mcap/support';
 import { SchemaPlanError, topColumns, type ColumnPlan, type PrimitiveName, type TopColumn } from './column-plan.ts';
+import { ExpandedFieldBudget } from './schema-limits.ts';
 
 export interface ProtobufCompiledSchema {
   columns: TopColumn[];
@@ -59,6 +60,8 @@ function keyConverter(keyType: string): (key: string) => unknown {
 }
 
 class Planner {
+  readonly #budget = new ExpandedFieldBudget();
+
   /** Plans of a message's fields; `path` holds the message types being planned, for cycles. */
   message(type: protobuf.Type, name: string, path: string[]): Planned | undefined {
     if (path.includes(type.fullName)) {
@@ -89,6 +92,7 @@ class Planner {
   }
 
   field(field: protobuf.Field, path: string[]): Planned | undefined {
+    this.#budget.take();
     field.resolve();
     if (field instanceof protobuf.MapField) return this.map(field, path);
     const element = this.value(field.type, field.resolvedType, field.name, path);

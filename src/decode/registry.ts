@@ -12,6 +12,8 @@ import { DecodingTableBuilder, type BlobSink, type MessageTableBuilder } from '.
 import { compileProtobuf } from './protobuf.ts';
 import { compileRos1Msg } from './ros1.ts';
 import { compileRos2Idl, compileRos2Msg } from './ros2-schemas.ts';
+import { SchemaTooComplexError } from './schema-errors.ts';
+import { checkColumnNesting } from './schema-limits.ts';
 import { compileSchemalessJson, tableNameForSchemalessTopic } from './schemaless.ts';
 
 export interface CompiledDecoder {
@@ -100,14 +102,23 @@ function messageEncodingsOf(schemaEncoding: string): string[] {
 }
 
 const cache = new Map<string, CompiledDecoder>();
+// Compiling is pure, so a refusal is kept too: a schema that costs its limits to refuse (up
+// to a second) is then refused once per process, not once per channel that uses it.
+const refusals = new Map<string, unknown>();
 const CACHE_LIMIT = 256;
+
+function remember<T>(map: Map<string, T>, key: string, value: T): void {
+  if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 /**
- * Compiles (or returns the cached) decoder of a schema; throws the parser's reason.
+ * Compiles (or returns the cached) decoder of a schema; throws the parser's reason, or
+ * SchemaTooComplexError for a schema past SCHEMA_LIMITS (schema-limits.ts).
  * `messageEncoding` picks the pair when given; without it a schema uses its encoding's first
  * supported message encoding (`cdr` for ros2msg, …). A channel without a schema passes
  * `undefined` and its message encoding.
@@ -126,10 +137,18 @@ export function decoderFor(schema: SchemaInfo | undefined, options: Options, mes
   const key = sha256Hex(`${schemaEncoding}\n${codec.messageEncoding}\n${schema?.name ?? ''}\n${options.blobThresholdBytes}\n${schema?.data ?? ''}`);
   let decoder = cache.get(key);
   if (decoder === undefined) {
-    const compiled = codec.compile(schema, options);
+    if (refusals.has(key)) throw refusals.get(key);
+    let compiled: Compiled;
+    try {
+      compiled = codec.compile(schema, options);
+      // Every codec's table must be one the Parquet writer and the query engine can handle.
+      checkColumnNesting(compiled.columns);
+    } catch (error) {
+      remember(refusals, key, error);
+      throw error;
+    }
     decoder = { ...compiled, tableBuilder: compiled.tableBuilder ?? ((o) => new DecodingTableBuilder(compiled.decode, compiled.columns, o)) };
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    cache.set(key, decoder);
+    remember(cache, key, decoder);
   }
   return decoder;
 }
@@ -189,6 +208,7 @@ export function classifierFor(options: ClassifierOptions): (schema: SchemaInfo |
     try {
       decoderFor(schema, decoderOptions, channel.messageEncoding);
     } catch (error) {
+      if (error instanceof SchemaTooComplexError) return { ok: false, reason: `schema ${schema.name} is too complex to decode: ${error.message}` };
       return { ok: false, reason: `schema ${schema.name} could not be parsed: ${errorText(error)}` };
     }
     return { ok: true, fingerprint: sha256Hex(`${schema.encoding}\n${schema.data}`) };

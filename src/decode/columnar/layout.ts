@@ -9,6 +9,7 @@
 import * as arrow from 'apache-arrow';
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { arrowType, type ColumnPlan, type PrimitiveName, type TopColumn } from '../column-plan.ts';
+import { checkSchemaComplexity } from '../schema-limits.ts';
 import type { NumericKind } from './columns.ts';
 
 export type SlotSpec =
@@ -71,14 +72,20 @@ function hasDataFields(fields: MessageDefinitionField[]): boolean {
   return fields.some((f) => f.isConstant !== true);
 }
 
+/** Items by key; the first of equal keys wins, as `Array.find` would pick it. */
+function firstByKey<T>(items: T[], key: (item: T) => string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) if (!map.has(key(item))) map.set(key(item), item);
+  return map;
+}
+
 class LayoutBuilder {
   readonly slots: SlotSpec[] = [];
   domains = 1;
   readonly #byName: Map<string, MessageDefinitionField[]>;
 
-  constructor(definitions: MessageDefinition[]) {
-    // Same lookup as MessageReader: by name, later definitions win.
-    this.#byName = new Map(definitions.map((d) => [d.name ?? '', d.definitions]));
+  constructor(byName: Map<string, MessageDefinitionField[]>) {
+    this.#byName = byName;
   }
 
   #slot(spec: SlotSpec): number {
@@ -142,9 +149,7 @@ class LayoutBuilder {
     planOf: (field: MessageDefinitionField) => ColumnPlan | undefined,
     typeOf: (plan: ColumnPlan) => arrow.DataType,
     domain: number | null,
-    depth: number,
   ): { read: Read & { k: 'struct' }; outs: Out[] } {
-    if (depth > 64) throw new ColumnarLayoutError('message nesting deeper than 64 levels (recursive definition?)');
     if (!hasDataFields(fields)) return { read: { k: 'struct', fields: [], empty: true, out: null }, outs: [] };
     const reads: Read[] = [];
     const outs: Out[] = [];
@@ -152,7 +157,7 @@ class LayoutBuilder {
       if (field.isConstant === true) continue;
       const plan = domain === null ? undefined : planOf(field);
       const type = plan === undefined ? undefined : typeOf(plan);
-      const read = this.#field(field, plan, type, plan === undefined ? null : domain, depth);
+      const read = this.#field(field, plan, type, plan === undefined ? null : domain);
       reads.push(read);
       if (read.out !== null) outs.push(read.out);
     }
@@ -165,7 +170,7 @@ class LayoutBuilder {
     return nested;
   }
 
-  #field(field: MessageDefinitionField, plan: ColumnPlan | undefined, type: arrow.DataType | undefined, domain: number | null, depth: number): Read {
+  #field(field: MessageDefinitionField, plan: ColumnPlan | undefined, type: arrow.DataType | undefined, domain: number | null): Read {
     const keep = plan !== undefined && type !== undefined && domain !== null;
     if (field.isComplex === true) {
       const nested = this.#nested(field);
@@ -177,18 +182,19 @@ class LayoutBuilder {
               () => undefined,
               () => new arrow.Null(),
               null,
-              depth + 1,
             ).read,
           };
         if (structPlan.kind !== 'struct') throw new ColumnarLayoutError(`field ${field.name}: expected a struct column, the plan has ${structPlan.kind}`);
         const children = structPlan.fields;
         const childTypes = (structType as arrow.Struct).children;
+        // Maps, not searches: a wide struct would otherwise cost its width squared.
+        const planByName = firstByKey(children, (c) => c.name);
+        const typeByPlan = new Map(children.map((c, i) => [c, childTypes[i]!.type]));
         const { read, outs } = this.struct(
           nested,
-          (f) => children.find((c) => c.name === f.name),
-          (p) => childTypes[children.indexOf(p)]!.type,
+          (f) => planByName.get(f.name),
+          (p) => typeByPlan.get(p)!,
           d,
-          depth + 1,
         );
         if (outs.length !== children.length || outs.some((o, i) => o.type !== childTypes[i]!.type)) {
           throw new ColumnarLayoutError(`field ${field.name}: the definition does not give the plan's ${children.length} columns in order`);
@@ -239,13 +245,18 @@ export function buildLayout(definitions: MessageDefinition[], columns: TopColumn
   if (root === undefined) throw new ColumnarLayoutError('MessageReader initialized with no root MessageDefinition');
   if (root !== definitions[0] && columns.length > 0)
     throw new ColumnarLayoutError('the columns were planned from a constants-only definition the reader skips');
-  const builder = new LayoutBuilder(definitions);
+  // Same lookup as MessageReader: by name, later definitions win.
+  const byName = new Map(definitions.map((d) => [d.name ?? '', d.definitions]));
+  // Usually checked by planColumns already; the reader's root can differ from the planned one.
+  checkSchemaComplexity(root.definitions, (type) => byName.get(type));
+  const builder = new LayoutBuilder(byName);
   const types = columns.map((c) => arrowType(c.plan));
+  const planBySource = new Map([...firstByKey(columns, (c) => c.source)].map(([source, c]) => [source, c.plan]));
+  const typeByPlan = new Map(columns.map((c, i) => [c.plan, types[i]!]));
   const { read, outs } = builder.struct(
     root.definitions,
-    (f) => columns.find((c) => c.source === f.name)?.plan,
-    (plan) => types[columns.findIndex((c) => c.plan === plan)]!,
-    0,
+    (f) => planBySource.get(f.name),
+    (plan) => typeByPlan.get(plan)!,
     0,
   );
   // Top-level outputs come out in definition order, which is the plan's order.

@@ -4,6 +4,7 @@
  */
 import type { MessageDefinition } from '@foxglove/message-definition';
 import type { TopColumn } from '../column-plan.ts';
+import { checkDecoderSourceSize } from '../schema-limits.ts';
 import { generateSource } from './codegen.ts';
 import type { Domain } from './columns.ts';
 import type { DecoderHost } from './host.ts';
@@ -30,7 +31,8 @@ const CACHE_LIMIT = 256;
 /**
  * Compiles (or returns the cached) columnar decoder of `definitions` (parsed ros2msg) for
  * `columns` (their `planColumns`). Throws ColumnarLayoutError where MessageReader would refuse
- * the schema.
+ * the schema, SchemaTooComplexError past SCHEMA_LIMITS. Generation is linear in the size of
+ * the expanded schema (see codegen's loop states), which those limits bound.
  */
 export function compileColumnarCdr(definitions: MessageDefinition[], columns: TopColumn[]): ColumnarProgram {
   const key = JSON.stringify([definitions, columns], (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
@@ -38,6 +40,7 @@ export function compileColumnarCdr(definitions: MessageDefinition[], columns: To
   if (program === undefined) {
     const layout = buildLayout(definitions, columns);
     const source = generateSource(layout);
+    checkDecoderSourceSize(source);
     // new Function is the point: V8 compiles straight-line code specialised to this schema.
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const factory = new Function('S', 'D', 'H', source) as DecoderFactory;
