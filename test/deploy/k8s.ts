@@ -1,12 +1,14 @@
 /**
- * Checks on rendered Kubernetes objects: schema validation with the kubernetes-models packages
- * (plus unknown-field detection, which their validators do not do), label selectors, pod specs,
- * and a small NetworkPolicy evaluator.
+ * Rendering deploy/k8s with `kubectl kustomize` (kubectl is on the machine image and in CI; the
+ * tests fail, never skip, without it) and checks on the rendered Kubernetes objects: schema
+ * validation with the kubernetes-models packages (plus unknown-field detection, which their
+ * validators do not do), label selectors, pod specs, and a small NetworkPolicy evaluator.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
 import * as core from 'kubernetes-models/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as batch from 'kubernetes-models/batch/v1';
@@ -15,9 +17,63 @@ import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { kustomizeBuild, type K8sObject } from './kustomize.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+};
+
+export function idOf(obj: K8sObject): string {
+  return `${obj.kind}/${obj.metadata.namespace ?? '~'}/${obj.metadata.name}`;
+}
+
+/** `repo/name:tag@digest` into its parts (a registry port is not a tag). */
+export function splitImage(image: string): { name: string; tag?: string; digest?: string } {
+  const at = image.indexOf('@');
+  const digest = at >= 0 ? image.slice(at + 1) : undefined;
+  const rest = at >= 0 ? image.slice(0, at) : image;
+  const colon = rest.lastIndexOf(':');
+  const hasTag = colon > rest.lastIndexOf('/');
+  return { name: hasTag ? rest.slice(0, colon) : rest, ...(hasTag ? { tag: rest.slice(colon + 1) } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+function parseObjects(text: string, source: string): K8sObject[] {
+  const objects: K8sObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value = doc.toJS() as unknown;
+    if (value === null || value === undefined) continue;
+    const obj = value as K8sObject;
+    if (typeof obj.kind !== 'string' || typeof obj.metadata?.name !== 'string') throw new Error(`${source}: a document without kind or metadata.name`);
+    objects.push(obj);
+  }
+  return objects;
+}
+
+/**
+ * `kubectl kustomize DIR`, parsed: exactly the objects `kubectl apply -k DIR` would send.
+ * `kubectl` names the binary (a test points it at one that does not exist).
+ */
+export function kustomize(dir: string, kubectl = 'kubectl'): K8sObject[] {
+  let text: string;
+  try {
+    text = execFileSync(kubectl, ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stderr?: string };
+    if (failure.code === 'ENOENT') {
+      throw new Error(
+        `${kubectl} not found: test/deploy renders deploy/k8s with \`kubectl kustomize\`, so kubectl must be on PATH (it is on the machine image and in CI)`,
+        { cause: error },
+      );
+    }
+    throw new Error(`kubectl kustomize ${relative(ROOT, dir) || dir} failed: ${failure.stderr?.trim() || failure.message}`, { cause: error });
+  }
+  return parseObjects(text, `kubectl kustomize ${relative(ROOT, dir)}`);
+}
 
 type Validating = { prototype: { validate(this: unknown): void } };
 
@@ -94,12 +150,13 @@ export function schemaProblems(obj: K8sObject): string[] {
     .flatMap((v) => v.keys.filter((k) => !v.read.has(k)).map((k) => `unknown field ${v.path}/${k}`));
 }
 
+/** Renders a kustomization under the repository root, e.g. `deploy/k8s/overlays/aws`. */
 export function render(dir: string): K8sObject[] {
-  return kustomizeBuild(join(ROOT, dir));
+  return kustomize(join(ROOT, dir));
 }
 
 /** Renders a kustomization given as text, placed in a temporary directory (for component combinations). */
-export function renderComposition(resources: string[], components: string[]): { objects: K8sObject[]; kubectl: () => string } {
+export function renderComposition(resources: string[], components: string[]): K8sObject[] {
   const dir = mkdtempSync(join(tmpdir(), 'mcapflow-kustomize-'));
   const rel = (p: string) => relative(dir, join(ROOT, p));
   writeFileSync(
@@ -116,26 +173,10 @@ export function renderComposition(resources: string[], components: string[]): { 
     ].join('\n'),
   );
   try {
-    const objects = kustomizeBuild(dir);
-    const text = kubectlAvailable() ? execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }) : '';
-    return { objects, kubectl: () => text };
+    return kustomize(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-let kubectl: boolean | undefined;
-/** True when `kubectl kustomize` works here (optional: the tests never need it). */
-export function kubectlAvailable(): boolean {
-  if (kubectl === undefined) {
-    try {
-      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 20_000 });
-      kubectl = true;
-    } catch {
-      kubectl = false;
-    }
-  }
-  return kubectl;
 }
 
 // ---- selectors and pods ------------------------------------------------------------------------
