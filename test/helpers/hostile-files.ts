@@ -1,8 +1,12 @@
 /**
  * Files made to hurt: tiny MCAPs whose one chunk inflates to hundreds of MB or a GB of
- * zeros (hand-made zstd RLE blocks, so the file itself stays a few KB), written record by
- * record without a summary.
+ * zeros (hand-made zstd RLE blocks, so the file itself stays a few KB, written record by
+ * record without a summary), recordings with thousands of channels or with schemas of any
+ * shape and name.
  */
+import { McapWriter } from '@mcap/core';
+import { cdrEncoder, MemoryWritable } from './mcap-builders.ts';
+
 const MAGIC = new Uint8Array([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
 const ZSTD_MAX_BLOCK = 128 * 1024;
 
@@ -78,4 +82,48 @@ export function zeroChunkBomb(uncompressedSize: number): Uint8Array {
       MAGIC,
     ]),
   );
+}
+
+interface TopicSpec {
+  topic: string;
+  schema: { name: string; text: string };
+  /** Messages to write; CDR-encoded with the schema. Empty messages ({}) need a schema of defaults. */
+  messages: Record<string, unknown>[];
+}
+
+/** An indexed MCAP (McapWriter defaults) with the given topics, one channel each. */
+export async function recordingWith(topics: TopicSpec[]): Promise<Uint8Array> {
+  const writable = new MemoryWritable();
+  const writer = new McapWriter({ writable, chunkSize: 1024 * 1024 });
+  await writer.start({ profile: 'ros2', library: 'hostile-files' });
+  let time = 1_700_000_000_000_000_000n;
+  for (const spec of topics) {
+    const schemaId = await writer.registerSchema({ name: spec.schema.name, encoding: 'ros2msg', data: new TextEncoder().encode(spec.schema.text) });
+    const channelId = await writer.registerChannel({ topic: spec.topic, schemaId, messageEncoding: 'cdr', metadata: new Map() });
+    const encode = cdrEncoder(spec.schema.text);
+    for (const [i, message] of spec.messages.entries()) {
+      time += 1_000n;
+      await writer.addMessage({ channelId, sequence: i, logTime: time, publishTime: time, data: encode(message) });
+    }
+  }
+  await writer.end();
+  return writable.bytes();
+}
+
+/** One small recording with `count` channels of one schema, one message each (1.9 MB for 20,000). */
+export async function manyChannels(count: number): Promise<Uint8Array> {
+  const schema = { name: 'pkg/msg/Many', text: 'int32 x\n' };
+  const encode = cdrEncoder(schema.text);
+  const writable = new MemoryWritable();
+  const writer = new McapWriter({ writable, chunkSize: 1024 * 1024 });
+  await writer.start({ profile: 'ros2', library: 'hostile-files' });
+  const schemaId = await writer.registerSchema({ name: schema.name, encoding: 'ros2msg', data: new TextEncoder().encode(schema.text) });
+  let time = 1_700_000_000_000_000_000n;
+  for (let i = 0; i < count; i++) {
+    const channelId = await writer.registerChannel({ topic: `/sensor_${i}`, schemaId, messageEncoding: 'cdr', metadata: new Map() });
+    time += 1_000n;
+    await writer.addMessage({ channelId, sequence: 0, logTime: time, publishTime: time, data: encode({ x: i }) });
+  }
+  await writer.end();
+  return writable.bytes();
 }

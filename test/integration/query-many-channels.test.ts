@@ -5,35 +5,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McapWriter } from '@mcap/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAdmin, type AdminHarness } from '../helpers/admin-harness.ts';
-import { cdrEncoder, MemoryWritable } from '../helpers/mcap-builders.ts';
+import { manyChannels } from '../helpers/hostile-files.ts';
 
 const CHANNELS = 20_000;
 let admin: AdminHarness;
 let dir: string;
 
-async function manyChannels(path: string): Promise<void> {
-  const encode = cdrEncoder('int32 x\n');
-  const writable = new MemoryWritable();
-  const writer = new McapWriter({ writable, chunkSize: 1024 * 1024 });
-  await writer.start({ profile: 'ros2', library: 'mcapflow-test' });
-  const schemaId = await writer.registerSchema({ name: 'pkg/msg/Many', encoding: 'ros2msg', data: new TextEncoder().encode('int32 x\n') });
-  let time = 1_700_000_000_000_000_000n;
-  for (let i = 0; i < CHANNELS; i++) {
-    const channelId = await writer.registerChannel({ topic: `/sensor_${i}`, schemaId, messageEncoding: 'cdr', metadata: new Map() });
-    time += 1_000n;
-    await writer.addMessage({ channelId, sequence: 0, logTime: time, publishTime: time, data: encode({ x: i }) });
-  }
-  await writer.end();
-  writeFileSync(path, writable.bytes());
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcapflow-many-channels-'));
   admin = await startAdmin('many-channels');
-  await manyChannels(join(dir, 'many.mcap'));
+  writeFileSync(join(dir, 'many.mcap'), await manyChannels(CHANNELS));
   const summary = await admin.harness.process(join(dir, 'many.mcap'), 120_000);
   expect(summary.status).toBe('committed');
 }, 180_000);
