@@ -5,7 +5,7 @@
  * Where the bytes contradict the plan's summary, that is reported apart from damage.
  */
 import type { Segment, Span } from '../domain/spans.ts';
-import { InvalidRecordingError, isMcapflowError } from '../errors.ts';
+import { InvalidRecordingError, isMcapflowError, StorageError } from '../errors.ts';
 import { checkCrc, decompressChunk } from './decompress.ts';
 import {
   forEachRecord,
@@ -29,7 +29,20 @@ export interface MessageLocation {
   offsetInChunk: number;
 }
 
+/** The records of one segment as the walk sees them, before its messages are visited. */
+export interface SegmentRecords {
+  /** File offset of the Chunk record, or of the first top-level record. */
+  offset: number;
+  kind: Segment['kind'];
+  /** The decompressed chunk records, or the file bytes holding the top-level records. */
+  records: Uint8Array;
+  /** File offset of `records[0]` for top-level records; 0 for decompressed chunk records. */
+  recordsOffset: number;
+}
+
 export interface SpanVisitor {
+  /** Called before the messages of each readable segment (blob references point into `records`). */
+  segment?(records: SegmentRecords): void;
   schema?(schema: SchemaRecord): void;
   channel?(channel: ChannelRecord): void;
   message(message: MessageRecord, location: MessageLocation): void;
@@ -156,35 +169,136 @@ function describe(error: unknown): string {
 }
 
 /**
- * Visits every record of `span`, whose bytes `[span.start, span.end)` are `bytes`: per
- * segment, first its Schema and Channel records, then its messages in file order.
+ * Walks the segments of one span, in file order, whatever the bytes arrive in: per segment,
+ * first its Schema and Channel records, then its messages. Collects damage and mismatches.
  */
-export function readSpan(bytes: Uint8Array, span: Span, options: SpanReadOptions, visitor: SpanVisitor): SpanReadReport {
-  const damaged: DamagedSegment[] = [];
-  const mismatches: string[] = [];
-  const state = { defined: new Set<number>(), undefinedMessages: new Map<number, number>() };
-  for (const segment of span.segments) {
+class SpanWalk {
+  readonly damaged: DamagedSegment[] = [];
+  readonly mismatches: string[] = [];
+  readonly #state = { defined: new Set<number>(), undefinedMessages: new Map<number, number>() };
+  readonly #span: Span;
+  readonly #options: SpanReadOptions;
+  readonly #visitor: SpanVisitor;
+
+  constructor(span: Span, options: SpanReadOptions, visitor: SpanVisitor) {
+    this.#span = span;
+    this.#options = options;
+    this.#visitor = visitor;
+  }
+
+  /** `bytes[start]` is the first byte of `segment`; `bytesOffset` is the file offset of `bytes[0]`. */
+  segment(bytes: Uint8Array, start: number, segment: Segment, bytesOffset: number): void {
     let prepared: Prepared;
     try {
-      prepared = prepareSegment(bytes, segment.offset - span.start, segment, span.start, options);
+      prepared = prepareSegment(bytes, start, segment, bytesOffset, this.#options);
     } catch (error) {
-      if (error instanceof PlanMismatch) mismatches.push(error.message);
-      else damaged.push({ offset: segment.offset, reason: describe(error) });
-      continue;
+      if (error instanceof PlanMismatch) this.mismatches.push(error.message);
+      else this.damaged.push({ offset: segment.offset, reason: describe(error) });
+      return;
     }
-    mismatches.push(
-      ...definitionMismatches(
-        prepared,
-        segment.kind === 'chunk' ? `chunk at offset ${segment.offset}` : `records at offset ${segment.offset}`,
-        options.plannedChannels,
-      ),
+    const where = segment.kind === 'chunk' ? `chunk at offset ${segment.offset}` : `records at offset ${segment.offset}`;
+    this.mismatches.push(...definitionMismatches(prepared, where, this.#options.plannedChannels));
+    this.#visitor.segment?.({ offset: segment.offset, kind: segment.kind, records: prepared.bytes, recordsOffset: prepared.baseOffset });
+    visit(prepared, this.#visitor, this.#options, this.#state);
+  }
+
+  report(): SpanReadReport {
+    const mismatches = [...this.mismatches];
+    for (const [channelId, count] of this.#state.undefinedMessages) {
+      mismatches.push(`${count} message(s) in span ${this.#span.index} are on channel ${channelId}, which neither the plan nor the records before them define`);
+    }
+    return { damaged: this.damaged, mismatches };
+  }
+}
+
+/** Visits every record of `span`, whose bytes `[span.start, span.end)` are `bytes`. */
+export function readSpan(bytes: Uint8Array, span: Span, options: SpanReadOptions, visitor: SpanVisitor): SpanReadReport {
+  const walk = new SpanWalk(span, options, visitor);
+  for (const segment of span.segments) walk.segment(bytes, segment.offset - span.start, segment, span.start);
+  return walk.report();
+}
+
+/**
+ * Visits every record of `span` from a stream of its bytes `[span.start, span.end)`, as they
+ * arrive: each segment is handled once its last byte is in, so decoding overlaps the transfer
+ * and only one segment's bytes are held at a time.
+ */
+export async function readSpanStream(pieces: AsyncIterable<Uint8Array>, span: Span, options: SpanReadOptions, visitor: SpanVisitor): Promise<SpanReadReport> {
+  const walk = new SpanWalk(span, options, visitor);
+  const segments = [...span.segments].sort((a, b) => a.offset - b.offset);
+  const pending = new PieceQueue(span.start);
+  let next = 0;
+  const drain = () => {
+    while (next < segments.length) {
+      const segment = segments[next]!;
+      const bytes = pending.take(segment.offset, segment.length);
+      if (bytes === undefined) return;
+      walk.segment(bytes, 0, segment, segment.offset);
+      next += 1;
+    }
+  };
+  for await (const piece of pieces) {
+    pending.push(piece);
+    drain();
+  }
+  drain();
+  if (next < segments.length) {
+    const missing = segments.slice(next);
+    throw new StorageError(
+      `the stream of span ${span.index} ended at offset ${pending.end} before the segment at ${missing[0]!.offset} was complete`,
+      undefined,
+      true,
     );
-    visit(prepared, visitor, options, state);
   }
-  for (const [channelId, count] of state.undefinedMessages) {
-    mismatches.push(`${count} message(s) in span ${span.index} are on channel ${channelId}, which neither the plan nor the records before them define`);
+  return walk.report();
+}
+
+/** Stream pieces in file order; hands out whole byte ranges, copying only when they span pieces. */
+class PieceQueue {
+  #pieces: Uint8Array[] = [];
+  /** File offset of the first byte of the first held piece. */
+  #start: number;
+  #length = 0;
+
+  constructor(start: number) {
+    this.#start = start;
   }
-  return { damaged, mismatches };
+
+  get end(): number {
+    return this.#start + this.#length;
+  }
+
+  push(piece: Uint8Array): void {
+    this.#pieces.push(piece);
+    this.#length += piece.length;
+  }
+
+  /** `[offset, offset + length)` once it has all arrived, dropping everything before its end. */
+  take(offset: number, length: number): Uint8Array | undefined {
+    if (offset + length > this.end) return undefined;
+    this.#drop(offset - this.#start);
+    const first = this.#pieces[0];
+    let bytes: Uint8Array;
+    if (first !== undefined && first.length >= length) bytes = first.subarray(0, length);
+    else bytes = Buffer.concat(this.#pieces, length);
+    this.#drop(length);
+    return bytes;
+  }
+
+  #drop(n: number): void {
+    this.#start += n;
+    this.#length -= n;
+    while (n > 0) {
+      const first = this.#pieces[0]!;
+      if (first.length <= n) {
+        n -= first.length;
+        this.#pieces.shift();
+      } else {
+        this.#pieces[0] = first.subarray(n);
+        n = 0;
+      }
+    }
+  }
 }
 
 /** Differences between the chunk header and the chunk index entry that claims to describe it. */
@@ -227,10 +341,10 @@ function chunkAt(bytes: Uint8Array, start: number, segment: Segment): ChunkHeade
   return header;
 }
 
-function prepareSegment(bytes: Uint8Array, start: number, segment: Segment, spanStart: number, options: SpanReadOptions): Prepared {
+function prepareSegment(bytes: Uint8Array, start: number, segment: Segment, bytesOffset: number, options: SpanReadOptions): Prepared {
   const end = start + segment.length;
   if (segment.kind === 'records') {
-    return prepare(bytes, start, end, options.maxRecordBytes, spanStart, (recordOffset) => ({ chunkOffset: spanStart + recordOffset, offsetInChunk: 0 }));
+    return prepare(bytes, start, end, options.maxRecordBytes, bytesOffset, (recordOffset) => ({ chunkOffset: bytesOffset + recordOffset, offsetInChunk: 0 }));
   }
   const header = chunkAt(bytes, start, segment);
   const records = decompressChunk(header.compression, header.records, header.uncompressedSize, options.maxChunkBytes ?? options.maxRecordBytes);

@@ -5,8 +5,8 @@ import { InvalidRecordingError } from '../../src/errors.ts';
 import { decompressChunk } from '../../src/mcap/decompress.ts';
 import { readIndexFromSummary, type RecordingIndex } from '../../src/mcap/recording-index.ts';
 import { forEachRecord, Opcode, parseChannel, parseChunkHeader, parseMessage, parseSchema, type RecordSlot } from '../../src/mcap/records.ts';
-import { readSpan, type DamagedSegment, type MessageLocation } from '../../src/mcap/span-reader.ts';
-import { buildTestRecording, memoryReadable, type TestRecording } from '../helpers/mcap-builders.ts';
+import { readSpan, readSpanStream, type DamagedSegment, type MessageLocation } from '../../src/mcap/span-reader.ts';
+import { buildTestRecording, inPieces, memoryReadable, type TestRecording } from '../helpers/mcap-builders.ts';
 
 const MAX_RECORD = 16 * 1024 * 1024;
 const readOptions = { maxRecordBytes: MAX_RECORD, validateCrc: true };
@@ -66,6 +66,32 @@ describe('readSpan', () => {
       expect(m.data.equals(Buffer.from(written!.data))).toBe(true);
     }
     expect(topics).toEqual(new Map([...recording.channels].map(([topic, id]) => [id, topic])));
+  });
+
+  it.each([1, 7, 1000, 65536])('reads a span streamed in pieces of %d bytes exactly as from one buffer', async (pieceSize) => {
+    for (const span of planSpans(index.segments, 3000)) {
+      const bytes = recording.bytes.subarray(span.start, span.end);
+      const buffered: string[] = [];
+      const streamed: string[] = [];
+      const segments: number[] = [];
+      const fromBuffer = readSpan(bytes, span, readOptions, { message: (m, at) => buffered.push(`${key(m)}@${at.chunkOffset}+${at.offsetInChunk}`) });
+      const fromStream = await readSpanStream(inPieces(bytes, pieceSize), span, readOptions, {
+        segment: (s) => segments.push(s.offset),
+        message: (m, at) => streamed.push(`${key(m)}@${at.chunkOffset}+${at.offsetInChunk}`),
+      });
+      expect(streamed).toEqual(buffered);
+      expect(fromStream).toEqual(fromBuffer);
+      expect(segments).toEqual(span.segments.map((s) => s.offset));
+    }
+  });
+
+  it('fails a streamed span that ends before its last segment, as a retryable storage error', async () => {
+    const span = planSpans(index.segments, 1e9)[0]!;
+    const cut = recording.bytes.subarray(span.start, span.end - 10);
+    await expect(readSpanStream(inPieces(cut, 4096), span, readOptions, { message: () => {} })).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+      retryable: true,
+    });
   });
 
   it('gives the same messages however the segments are grouped into spans', () => {
