@@ -123,7 +123,7 @@ class LocalBlobPacks implements BlobSink {
     const offset = this.#bytes;
     this.#pieces.push(bytes.slice());
     this.#bytes += bytes.length;
-    return { uri: `file://${this.#dir}/blobs-${this.#packs}.bin`, offset, length: bytes.length, sha256: sha256Hex(bytes) };
+    return { uri: `file://${this.#dir}/blobs-${this.#packs}.bin`, offset, length: bytes.length, sha256: sha256Hex(bytes), chunkOffset: null };
   }
 
   flush(): void {

@@ -615,6 +615,7 @@ class KeepingBlobSink implements BlobSink {
       offset: this.#offset,
       length: bytes.length,
       sha256: this.#hash ? createHash('sha256').update(bytes).digest('hex') : '0'.repeat(64),
+      chunkOffset: null,
     };
     this.#offset += bytes.length;
     return ref;

@@ -139,13 +139,19 @@ const TIME_TYPE = new arrow.Struct([new arrow.Field('sec', new arrow.Int32(), fa
 const ROS1_TIME_TYPE = new arrow.Struct([new arrow.Field('sec', new arrow.Uint32(), false), new arrow.Field('nsec', new arrow.Uint32(), false)]);
 const ROS1_DURATION_TYPE = new arrow.Struct([new arrow.Field('sec', new arrow.Int32(), false), new arrow.Field('nsec', new arrow.Int32(), false)]);
 
-/** Reference to bytes stored outside the table; `inline` holds them when they are small. */
+/**
+ * Reference to bytes stored outside the table; `inline` holds them when they are small. The
+ * bytes are `[offset, offset + length)` of the object at `uri` — or, when `chunk_offset` is
+ * set, of the decompressed records of the chunk at that file offset of `uri` (a blob left in
+ * place inside a compressed chunk of the raw recording).
+ */
 export const BLOB_TYPE = new arrow.Struct([
   new arrow.Field('inline', new arrow.Binary(), true),
   new arrow.Field('uri', new arrow.Utf8(), true),
   new arrow.Field('offset', new arrow.Int64(), true),
   new arrow.Field('length', new arrow.Int64(), false),
   new arrow.Field('sha256', new arrow.Utf8(), true),
+  new arrow.Field('chunk_offset', new arrow.Int64(), true),
 ]);
 
 function primitiveType(primitive: PrimitiveName, timeFields: TimeFields | undefined): arrow.DataType {

@@ -11,6 +11,8 @@ export interface BlobRef {
   offset: number;
   length: number;
   sha256: string;
+  /** Set when the bytes are inside a compressed chunk of `uri`: `offset` is then within its decompressed records. */
+  chunkOffset: number | null;
 }
 
 /** Where large byte arrays go; returns where they can be read back by range. */
@@ -40,9 +42,16 @@ function converterFor(plan: ColumnPlan, blobThresholdBytes: number, blobs: BlobS
       return (v) => {
         if (v === undefined || v === null) return null;
         const bytes = v instanceof Uint8Array ? v : Uint8Array.from(v as ArrayLike<number>);
-        if (bytes.length <= blobThresholdBytes) return { inline: bytes, uri: null, offset: null, length: BigInt(bytes.length), sha256: null };
+        if (bytes.length <= blobThresholdBytes) return { inline: bytes, uri: null, offset: null, length: BigInt(bytes.length), sha256: null, chunk_offset: null };
         const ref = blobs.put(bytes);
-        return { inline: null, uri: ref.uri, offset: BigInt(ref.offset), length: BigInt(ref.length), sha256: ref.sha256 };
+        return {
+          inline: null,
+          uri: ref.uri,
+          offset: BigInt(ref.offset),
+          length: BigInt(ref.length),
+          sha256: ref.sha256,
+          chunk_offset: ref.chunkOffset === null ? null : BigInt(ref.chunkOffset),
+        };
       };
     case 'struct': {
       const fields = plan.fields.map((f) => [f.name, converterFor(f, blobThresholdBytes, blobs)] as const);

@@ -40,7 +40,7 @@ class BlobPacks implements BlobSink {
     // Borrowed from the chunk buffer, which lives until the span is done: copied once, at write.
     pack.pieces.push(bytes);
     pack.bytes += bytes.length;
-    return { uri: s3Uri(this.#bucket, pack.key), offset, length: bytes.length, sha256: sha256Hex(bytes) };
+    return { uri: s3Uri(this.#bucket, pack.key), offset, length: bytes.length, sha256: sha256Hex(bytes), chunkOffset: null };
   }
 }
 

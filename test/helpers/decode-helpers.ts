@@ -12,7 +12,7 @@ export class MemoryBlobSink implements BlobSink {
 
   put(bytes: Uint8Array): BlobRef {
     const copy = bytes.slice();
-    const ref = { uri: this.uri, offset: this.bytes, length: copy.length, sha256: createHash('sha256').update(copy).digest('hex') };
+    const ref = { uri: this.uri, offset: this.bytes, length: copy.length, sha256: createHash('sha256').update(copy).digest('hex'), chunkOffset: null };
     this.pieces.push(copy);
     this.bytes += copy.length;
     return ref;

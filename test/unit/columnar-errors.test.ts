@@ -43,7 +43,7 @@ function contentSink(options: { failOnCall?: number } = {}): BlobSink & { calls:
       sink.calls += 1;
       if (sink.calls === options.failOnCall) throw new Error('blob store unavailable');
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      return { uri: `s3://derived/objects/blobs/${sha256.slice(0, 8)}.bin`, offset: 0, length: bytes.length, sha256 };
+      return { uri: `s3://derived/objects/blobs/${sha256.slice(0, 8)}.bin`, offset: 0, length: bytes.length, sha256, chunkOffset: null };
     },
   };
   return sink;

@@ -27,6 +27,7 @@ function recordingSink(): BlobSink & { calls: string[] } {
         offset: calls.length * 1_000_000,
         length: bytes.length,
         sha256: `${bytes.length}-${calls.length}`,
+        chunkOffset: null,
       };
       calls.push(`${Buffer.from(bytes).toString('base64')} -> ${JSON.stringify(ref)}`);
       return ref;

@@ -28,7 +28,7 @@ function recordingSink(): BlobSink & { calls: string[] } {
     calls,
     put(bytes: Uint8Array): BlobRef {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const ref = { uri: `s3://derived/objects/blobs/${calls.length}.bin`, offset: calls.length * 4096, length: bytes.length, sha256 };
+      const ref = { uri: `s3://derived/objects/blobs/${calls.length}.bin`, offset: calls.length * 4096, length: bytes.length, sha256, chunkOffset: null };
       calls.push(JSON.stringify({ bytes: Buffer.from(bytes).toString('hex'), ref }));
       return ref;
     },

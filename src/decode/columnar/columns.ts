@@ -204,6 +204,8 @@ export interface BlobRefLike {
   offset: number;
   length: number;
   sha256: string;
+  /** Set when the bytes are inside a compressed chunk: `offset` is then within its decompressed records. */
+  chunkOffset: number | null;
 }
 
 const textEncoder = new TextEncoder();
@@ -221,6 +223,8 @@ export class BlobColumn implements PerElement {
   offset = new BigInt64Array(0);
   offsetValid = new Uint8Array(0);
   length = new BigInt64Array(0);
+  chunkOffset = new BigInt64Array(0);
+  chunkOffsetValid = new Uint8Array(0);
 
   grow(capacity: number): void {
     this.inline.grow(capacity);
@@ -235,6 +239,12 @@ export class BlobColumn implements PerElement {
     const length = new BigInt64Array(capacity);
     length.set(this.length);
     this.length = length;
+    const chunkOffset = new BigInt64Array(capacity);
+    chunkOffset.set(this.chunkOffset);
+    this.chunkOffset = chunkOffset;
+    const chunkOffsetValid = new Uint8Array(capacity);
+    chunkOffsetValid.set(this.chunkOffsetValid);
+    this.chunkOffsetValid = chunkOffsetValid;
   }
 
   appendInline(bytes: Uint8Array): void {
@@ -246,6 +256,8 @@ export class BlobColumn implements PerElement {
     this.offsetValid[i] = 0;
     this.length[i] = BigInt(bytes.length);
     this.sha256.putNull(i);
+    this.chunkOffset[i] = 0n;
+    this.chunkOffsetValid[i] = 0;
   }
 
   appendRef(ref: BlobRefLike): void {
@@ -256,6 +268,8 @@ export class BlobColumn implements PerElement {
     this.offsetValid[i] = 1;
     this.length[i] = BigInt(ref.length);
     this.sha256.put(i, textEncoder.encode(ref.sha256));
+    this.chunkOffset[i] = ref.chunkOffset === null ? 0n : BigInt(ref.chunkOffset);
+    this.chunkOffsetValid[i] = ref.chunkOffset === null ? 0 : 1;
   }
 
   truncate(length: number): void {
@@ -266,7 +280,8 @@ export class BlobColumn implements PerElement {
   }
 
   data(type: arrow.DataType, length: number): arrow.Data {
-    const [inline, uri, offset, len, sha256] = (type as arrow.Struct).children.map((f) => f.type) as [
+    const [inline, uri, offset, len, sha256, chunkOffset] = (type as arrow.Struct).children.map((f) => f.type) as [
+      arrow.DataType,
       arrow.DataType,
       arrow.DataType,
       arrow.DataType,
@@ -274,6 +289,7 @@ export class BlobColumn implements PerElement {
       arrow.DataType,
     ];
     const offsetNulls = nullsOf(this.offsetValid, length);
+    const chunkOffsetNulls = nullsOf(this.chunkOffsetValid, length);
     const children = [
       this.inline.arrowData(inline, length),
       this.uri.arrowData(uri, length),
@@ -286,6 +302,13 @@ export class BlobColumn implements PerElement {
       }),
       arrow.makeData({ type: len as arrow.Int64, length, nullCount: 0, data: this.length.subarray(0, length) }),
       this.sha256.arrowData(sha256, length),
+      arrow.makeData({
+        type: chunkOffset as arrow.Int64,
+        length,
+        nullCount: chunkOffsetNulls,
+        ...(chunkOffsetNulls > 0 ? { nullBitmap: packBits(this.chunkOffsetValid, length) } : {}),
+        data: this.chunkOffset.subarray(0, length),
+      }),
     ];
     return arrow.makeData({ type: type as arrow.Struct, length, nullCount: 0, children });
   }
