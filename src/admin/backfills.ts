@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import { readManifest } from '../operators/commit-op.ts';
 import { OPERATOR_VERSIONS } from '../operators/versions.ts';
 import { WORKER_ID } from '../queue/queues.ts';
+import { isBackfillId } from '../queue/redis-keys.ts';
 import type { Services } from '../runtime/services.ts';
 
 export type BackfillState = 'running' | 'done' | 'cancelled' | 'failed';
@@ -49,11 +50,7 @@ export interface BackfillStatus {
 
 const LEASE_MS = 30_000;
 
-/** Backfill ids are `bf-` and 16 hex digits; checked before use, since they become Redis keys. */
-export function isBackfillId(id: string): boolean {
-  return /^bf-[0-9a-f]{16}$/.test(id);
-}
-
+/** Backfill ids are `bf-` and 16 hex digits (redis-keys.ts); checked before use, since they become Redis keys. */
 function checkId(id: string): void {
   if (!isBackfillId(id)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(id)} is not a backfill id (bf- followed by 16 hex digits)`);
 }
@@ -77,12 +74,16 @@ export class Backfills {
     return this.#services.queues.connection;
   }
 
-  #key(id: string, suffix = ''): string {
-    return `${this.#services.config.prefix}:backfill:${id}${suffix}`;
+  get #keys() {
+    return this.#services.queues.keys;
+  }
+
+  #key(id: string): string {
+    return this.#keys.backfill(id);
   }
 
   get #index(): string {
-    return `${this.#services.config.prefix}:backfills`;
+    return this.#keys.backfillIndex;
   }
 
   async start(request: BackfillRequest): Promise<string> {
@@ -130,7 +131,7 @@ export class Backfills {
     const h = await this.#redis.hgetall(this.#key(id));
     if (h.state === undefined) return undefined;
     const outcomes = { committed: 0, quarantined: 0, failed: 0 };
-    const ids = await this.#redis.smembers(this.#key(id, ':recordings'));
+    const ids = await this.#redis.smembers(this.#keys.backfillRecordings(id));
     for (const recordingId of ids) {
       const state = (await this.#services.status.get(recordingId))?.state;
       if (state === 'committed' || state === 'quarantined' || state === 'failed') outcomes[state] += 1;
@@ -203,7 +204,7 @@ export class Backfills {
   }
 
   async #holdLease(id: string): Promise<boolean> {
-    const key = this.#key(id, ':lease');
+    const key = this.#keys.backfillLease(id);
     if ((await this.#redis.set(key, WORKER_ID, 'PX', LEASE_MS, 'NX')) === 'OK') return true;
     if ((await this.#redis.get(key)) !== WORKER_ID) return false;
     await this.#redis.pexpire(key, LEASE_MS);
@@ -239,7 +240,7 @@ export class Backfills {
       await this.#redis.hset(this.#key(id), { marker: object.key, ...mapValues(counts), updated_at: new Date().toISOString() });
     }
     await this.#redis.hset(this.#key(id), { state: 'done', updated_at: new Date().toISOString() });
-    await this.#redis.del(this.#key(id, ':lease'));
+    await this.#redis.del(this.#keys.backfillLease(id));
   }
 
   /** Enqueues one recording unless it is committed by the current operator versions (and not forced). */
@@ -260,7 +261,7 @@ export class Backfills {
       rerun: true,
       reprocess: manifest !== undefined,
     });
-    await this.#redis.sadd(this.#key(id, ':recordings'), recordingId);
+    await this.#redis.sadd(this.#keys.backfillRecordings(id), recordingId);
     return 'enqueued';
   }
 }

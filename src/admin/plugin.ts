@@ -37,7 +37,7 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE));
 
   const sessions = new AdminSessions(ctx.services.queues.connection, {
-    prefix: ctx.services.config.prefix,
+    keys: ctx.services.queues.keys,
     adminToken: ctx.tokens.admin,
     ttlSeconds: ctx.services.config.adminSessionSeconds,
   });

@@ -8,9 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-
-/** 32 random bytes, base64url: what a session id looks like (anything else is not looked up). */
-const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+import { isSessionId, type RedisKeys } from '../queue/redis-keys.ts';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -18,34 +16,31 @@ function sha256(text: string): string {
 
 export class AdminSessions {
   readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
   readonly #fingerprint: string;
   readonly ttlSeconds: number;
 
-  constructor(redis: Redis, options: { prefix: string; adminToken: string; ttlSeconds: number }) {
+  constructor(redis: Redis, options: { keys: RedisKeys; adminToken: string; ttlSeconds: number }) {
     this.#redis = redis;
-    this.#prefix = options.prefix;
+    this.#keys = options.keys;
     this.#fingerprint = sha256(`mcapflow admin session\n${options.adminToken}`);
     this.ttlSeconds = options.ttlSeconds;
   }
 
-  #key(id: string): string {
-    return `${this.#prefix}:admin-session:${sha256(id)}`;
-  }
-
+  /** Session ids are 32 random bytes, base64url (anything else is not looked up). */
   async create(): Promise<string> {
     const id = randomBytes(32).toString('base64url');
-    await this.#redis.set(this.#key(id), this.#fingerprint, 'EX', this.ttlSeconds);
+    await this.#redis.set(this.#keys.adminSession(id), this.#fingerprint, 'EX', this.ttlSeconds);
     return id;
   }
 
   /** True when `id` is a live session issued under the current admin token. */
   async valid(id: string): Promise<boolean> {
-    if (!SESSION_ID.test(id)) return false;
-    return (await this.#redis.get(this.#key(id))) === this.#fingerprint;
+    if (!isSessionId(id)) return false;
+    return (await this.#redis.get(this.#keys.adminSession(id))) === this.#fingerprint;
   }
 
   async revoke(id: string): Promise<void> {
-    if (SESSION_ID.test(id)) await this.#redis.del(this.#key(id));
+    if (isSessionId(id)) await this.#redis.del(this.#keys.adminSession(id));
   }
 }

@@ -16,6 +16,7 @@ import { countDlqDropped } from '../observability/metrics.ts';
 import { boundAttempt, boundEntry } from './dead-letter-bounds.ts';
 import { DLQ_QUEUE, QUEUE_NAMES, type PipelineQueue } from './jobs.ts';
 import type { Queues } from './queues.ts';
+import { JOB_ID_SOURCE } from './redis-keys.ts';
 
 export interface AttemptRecord {
   attempt: number;
@@ -61,12 +62,11 @@ export function deadLetterId(queue: PipelineQueue, jobId: string): string {
 }
 
 /**
- * Entry ids are `<queue>-<job id>` with mcapflow's own job ids (letters, digits, `_`, `.`,
- * `-`). Anything else is refused before it reaches Redis: BullMQ looks a job up by the
- * key `<prefix>:dlq:<id>`, so an id such as `meta` or `events` would name the queue's own
- * keys.
+ * Entry ids are `<queue>-<job id>` with mcapflow's own job ids (redis-keys.ts). Anything
+ * else is refused before it reaches Redis: BullMQ looks a job up by the key
+ * `<prefix>:dlq:<id>`, so an id such as `meta` or `events` would name the queue's own keys.
  */
-const DEAD_LETTER_ID = new RegExp(`^(?:${QUEUE_NAMES.join('|')})-[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$`);
+const DEAD_LETTER_ID = new RegExp(`^(?:${QUEUE_NAMES.join('|')})-${JOB_ID_SOURCE}$`);
 
 export function isDeadLetterId(id: string): boolean {
   return DEAD_LETTER_ID.test(id);
@@ -91,13 +91,13 @@ export class DeadLetters {
     this.#limits = limits;
   }
 
-  #attemptsKey(queue: string, jobId: string): string {
-    return `${this.#queues.settings.prefix}:attempts:${queue}:${jobId}`;
+  #attemptsKey(queue: PipelineQueue, jobId: string): string {
+    return this.#queues.keys.attempts(queue, jobId);
   }
 
   /** Time (ms) up to which failed jobs lost their entry to the cap: the sweep leaves them alone. */
   get #droppedUntilKey(): string {
-    return `${this.#queues.settings.prefix}:dlq-dropped-until`;
+    return this.#queues.keys.dlqDroppedUntil;
   }
 
   /** Records one failed attempt (called for every failure, final or not). */
@@ -122,7 +122,7 @@ export class DeadLetters {
       .exec();
   }
 
-  async attempts(queue: string, jobId: string): Promise<AttemptRecord[]> {
+  async attempts(queue: PipelineQueue, jobId: string): Promise<AttemptRecord[]> {
     const raw = await this.#queues.connection.lrange(this.#attemptsKey(queue, jobId), 0, -1);
     return raw.map((r) => JSON.parse(r) as AttemptRecord);
   }

@@ -5,6 +5,7 @@
 import { FlowProducer, Queue, Worker, type DefaultJobOptions, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis } from './redis.ts';
+import { RedisKeys } from './redis-keys.ts';
 import { hostname } from 'node:os';
 import { DLQ_QUEUE, type PipelineQueue, type QueueName } from './jobs.ts';
 import { observeJob, observeWorker } from '../observability/jobs.ts';
@@ -26,6 +27,8 @@ export const WORKER_ID = `${hostname()}:${process.pid}`;
 
 export class Queues {
   readonly settings: QueueSettings;
+  /** Every mcapflow key on this connection; its prefix is also BullMQ's. */
+  readonly keys: RedisKeys;
   readonly connection: Redis;
   readonly #queues = new Map<QueueName, Queue>();
   readonly #workers: Worker[] = [];
@@ -35,6 +38,7 @@ export class Queues {
 
   constructor(settings: QueueSettings) {
     this.settings = settings;
+    this.keys = new RedisKeys(settings.prefix);
     this.connection = createRedis(settings.redisUrl);
     this.connection.on('error', () => {
       // ioredis reconnects by itself; errors surface on the commands that fail.
@@ -56,7 +60,7 @@ export class Queues {
     let queue = this.#queues.get(name);
     if (queue === undefined) {
       const defaultJobOptions = name === DLQ_QUEUE ? { attempts: 1 } : this.jobOptions(name);
-      queue = new Queue(name, { connection: this.connection, prefix: this.settings.prefix, defaultJobOptions });
+      queue = new Queue(name, { connection: this.connection, prefix: this.keys.prefix, defaultJobOptions });
       queue.on('error', () => {});
       this.#queues.set(name, queue);
     }
@@ -64,7 +68,7 @@ export class Queues {
   }
 
   flowProducer(): FlowProducer {
-    this.#flowProducer ??= new FlowProducer({ connection: this.connection, prefix: this.settings.prefix });
+    this.#flowProducer ??= new FlowProducer({ connection: this.connection, prefix: this.keys.prefix });
     return this.#flowProducer;
   }
 
@@ -80,7 +84,7 @@ export class Queues {
     };
     const worker = new Worker<D, R>(name, tracked, {
       connection: this.connection,
-      prefix: this.settings.prefix,
+      prefix: this.keys.prefix,
       name: WORKER_ID,
       lockDuration: this.settings.lockDurationMs,
       stalledInterval: this.settings.stalledIntervalMs ?? 30_000,

@@ -54,7 +54,7 @@ export function createServices(config: Config, endpoints: ServiceEndpoints): Ser
     stalledIntervalMs: config.stalledIntervalMs,
     maxStalledCount: config.maxStalledCount,
   });
-  const status = new RecordingStatusStore(queues.connection, config.prefix);
+  const status = new RecordingStatusStore(queues.connection, queues.keys);
   const operators = createOperatorContext(store, {
     derivedBucket: config.derivedBucket,
     maxRecordBytes: config.maxRecordBytes,

@@ -4,7 +4,9 @@
  * records are the durable truth; this is what progress displays and waiters read.
  */
 import type { Redis } from 'ioredis';
+import { isRecordingId } from '../domain/identity.ts';
 import { InvalidInputError } from '../errors.ts';
+import type { RedisKeys } from '../queue/redis-keys.ts';
 
 export type RecordingState = 'queued' | 'planning' | 'processing' | 'committed' | 'quarantined' | 'failed';
 
@@ -22,19 +24,19 @@ export interface RecordingStatus {
 
 export class RecordingStatusStore {
   readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, keys: RedisKeys) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#keys = keys;
   }
 
   #key(recordingId: string): string {
-    return `${this.#prefix}:recording:${recordingId}`;
+    return this.#keys.recordingStatus(recordingId);
   }
 
   get #index(): string {
-    return `${this.#prefix}:recordings`;
+    return this.#keys.recordingIndex;
   }
 
   async set(recordingId: string, state: RecordingState, fields: { source?: string; reason?: string | null; jobsTotal?: number } = {}): Promise<void> {
@@ -90,6 +92,8 @@ export class RecordingStatusStore {
         }
         maxScore = score;
         afterId = id;
+        // A member that is no recording id (written by hand) names no status: skip it rather than fail the page.
+        if (!isRecordingId(id)) continue;
         const status = await this.get(id);
         if (status === undefined || (options.state !== undefined && status.state !== options.state)) continue;
         items.push(status);

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log.ts';
 import { prepareEnvironment, type Environment } from '../../src/runtime/environment.ts';
 import { startPipeline, type Pipeline } from '../../src/runtime/pipeline.ts';
 import type { Services } from '../../src/runtime/services.ts';
+import { RedisKeys } from '../../src/queue/redis-keys.ts';
 import { submitFile, waitForFinal } from '../../src/cli/submit.ts';
 import { summarize, type RecordingSummary } from '../../src/cli/summary.ts';
 
@@ -27,7 +28,7 @@ export async function deleteRedisPrefix(prefix: string, url = TEST_REDIS_URL): P
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', new RedisKeys(prefix).everyKeyPattern, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) deleted += await redis.unlink(...keys);
     } while (cursor !== '0');

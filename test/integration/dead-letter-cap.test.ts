@@ -55,7 +55,7 @@ describe('dead-letter queue limits', () => {
     const jobIds: string[] = [];
     for (let i = 1; i <= 6; i++) jobIds.push(await failingJob(i));
 
-    const { deadLetters, queues, config } = harness.services;
+    const { deadLetters, queues } = harness.services;
     expect(await deadLetters.count()).toBe(MAX_ENTRIES);
     const kept = await deadLetters.list();
     expect(kept.map((l) => l.jobId)).toEqual(jobIds.slice(-MAX_ENTRIES));
@@ -64,7 +64,7 @@ describe('dead-letter queue limits', () => {
     const redis = queues.connection;
     for (const letter of kept) {
       // What BullMQ stores for the entry: its JSON under the job hash's `data` field.
-      const stored = (await redis.hget(`${config.prefix}:dlq:${letter.id}`, 'data'))!;
+      const stored = (await redis.hget(queues.queue('dlq').toKey(letter.id), 'data'))!;
       expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
       expect(letter.data).toMatchObject({ truncated: true, bytes: expect.any(Number) });
       expect((letter.data as { bytes: number }).bytes).toBeGreaterThan(200_000);
@@ -74,7 +74,7 @@ describe('dead-letter queue limits', () => {
       expect(letter.failedReason).toMatch(/missing-plan/);
     }
     // The dropped entries' attempt histories go with them.
-    for (const jobId of jobIds.slice(0, 6 - MAX_ENTRIES)) expect(await redis.exists(`${config.prefix}:attempts:index:${jobId}`)).toBe(0);
+    for (const jobId of jobIds.slice(0, 6 - MAX_ENTRIES)) expect(await redis.exists(queues.keys.attempts('index', jobId))).toBe(0);
 
     // A restart's sweep files failed jobs that have no entry, but not the ones dropped on purpose.
     expect(await deadLetters.sweep()).toBe(0);
