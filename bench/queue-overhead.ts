@@ -34,6 +34,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,8 +79,9 @@ export interface QueueOverheadResult {
 const SPAN_KINDS = ['index', 'extract'] as const;
 const QUEUES = ['index', 'extract', 'commit'] as const satisfies readonly PipelineQueue[];
 
-function recordingId(round: number, flow: number): string {
-  return `bench${round}r${flow}${Math.random().toString(36).slice(2, 10)}`;
+/** A fresh, well-formed recording id (32 hex digits), as the key factory requires. */
+function recordingId(): string {
+  return randomBytes(16).toString('hex');
 }
 
 function commitData(id: string): CommitJobData {
@@ -155,8 +157,8 @@ async function rawRound(options: QueueOverheadOptions, round: number, parts: Opt
   const producer = new FlowProducer({ connection, prefix });
   try {
     await Promise.all(workers.map((w) => w.waitUntilReady()));
-    const flows: FlowJob[] = Array.from({ length: options.flows }, (_, f) => {
-      const id = recordingId(round, f);
+    const flows: FlowJob[] = Array.from({ length: options.flows }, () => {
+      const id = recordingId();
       const ids = jobIds(id);
       return {
         name: 'commit',
@@ -205,7 +207,7 @@ async function mcapflowRound(
   const flush = () => {
     if (pending.size === 0) return;
     const batch = services.queues.connection.pipeline();
-    for (const [id, n] of pending) batch.hincrby(`${prefix}:recording:${id}`, 'jobs_done', n);
+    for (const [id, n] of pending) batch.hincrby(services.queues.keys.recordingStatus(id), 'jobs_done', n);
     pending.clear();
     void batch.exec().catch(() => {});
   };
@@ -236,8 +238,8 @@ async function mcapflowRound(
     });
     await Promise.all(workers.map((w) => w.waitUntilReady()));
     // The shape and options startRecordingFlow (src/dispatcher/start-flow.ts) gives a recording's flow.
-    const flows: FlowJob[] = Array.from({ length: options.flows }, (_, f) => {
-      const id = recordingId(round, f);
+    const flows: FlowJob[] = Array.from({ length: options.flows }, () => {
+      const id = recordingId();
       const ids = jobIds(id);
       return {
         name: 'commit',
