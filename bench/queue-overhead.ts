@@ -32,6 +32,8 @@
  *   npx tsx bench/queue-overhead.ts --compare raw,mcapflow,mcapflow-proposed [--processes P]
  *   npx tsx bench/queue-overhead.ts --only VARIANT [...]     (one variant in this process)
  */
+import { BUILTIN_OPERATORS } from '../src/operators/builtin/index.ts';
+import { OperatorRegistry } from '../src/operators/registry.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -85,11 +87,11 @@ function recordingId(): string {
 }
 
 function commitData(id: string): CommitJobData {
-  return { recordingId: id, planKey: `objects/plans/00/${id}.json`, eventTime: '2026-01-15T09:00:00.000Z' };
+  return { recordingId: id, planKey: `objects/plans/00/${id}.json`, eventTime: '2026-01-15T09:00:00.000Z', operators: [] };
 }
 
 function spanData(id: string, span: number): SpanJobData {
-  return { recordingId: id, planKey: `objects/plans/00/${id}.json`, span };
+  return { recordingId: id, planKey: `objects/plans/00/${id}.json`, span, operators: [] };
 }
 
 interface RoundResult {
@@ -202,7 +204,7 @@ async function mcapflowRound(
   const home = mkdtempSync(join(tmpdir(), 'mcapflow-bench-queue-'));
   const config = loadConfig({ MCAPFLOW_HOME: home, MCAPFLOW_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL, MCAPFLOW_SPAWN_REDIS: 'false' });
   // No S3 traffic happens here; the store is never used.
-  const services: Services = createServices(config, { redisUrl: TEST_REDIS_URL, s3Endpoint: 'http://127.0.0.1:9' });
+  const services: Services = createServices(config, { redisUrl: TEST_REDIS_URL, s3Endpoint: 'http://127.0.0.1:9' }, new OperatorRegistry(BUILTIN_OPERATORS));
   const pending = new Map<string, number>();
   const flush = () => {
     if (pending.size === 0) return;

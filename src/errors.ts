@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'OPERATOR_FAILED'
   | 'INTERNAL';
 
 export class McapflowError extends Error {

@@ -12,7 +12,7 @@ import { validateObjectKey } from '../domain/object-keys.ts';
 import { InvalidInputError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { readManifest } from '../operators/commit-op.ts';
-import { OPERATOR_VERSIONS } from '../operators/versions.ts';
+import { staleOperators } from '../operators/currency.ts';
 import { WORKER_ID } from '../queue/queues.ts';
 import { isBackfillId } from '../queue/redis-keys.ts';
 import type { Services } from '../runtime/services.ts';
@@ -53,10 +53,6 @@ const LEASE_MS = 30_000;
 /** Backfill ids are `bf-` and 16 hex digits (redis-keys.ts); checked before use, since they become Redis keys. */
 function checkId(id: string): void {
   if (!isBackfillId(id)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(id)} is not a backfill id (bf- followed by 16 hex digits)`);
-}
-
-function sameOperators(a: Record<string, string>): boolean {
-  return Object.entries(OPERATOR_VERSIONS).every(([name, version]) => a[name] === version);
 }
 
 export class Backfills {
@@ -250,7 +246,7 @@ export class Backfills {
     if (info === undefined) return 'skipped';
     const recordingId = recordingIdFor({ bucket, key, size: info.size, etag: info.etag, sha256: info.sha256 });
     const manifest = await readManifest(store, config.derivedBucket, recordingId);
-    if (manifest !== undefined && !force && sameOperators(manifest.operators)) return 'skipped';
+    if (manifest !== undefined && !force && staleOperators(this.#services.registry, manifest).length === 0) return 'skipped';
     // Backpressure: wait while the ingest queue is deeper than the limit.
     while ((await queues.queue('ingest').getWaitingCount()) >= config.backfillMaxWaiting) {
       if (this.#stopping || (await this.#redis.hget(this.#key(id), 'state')) !== 'running') return 'stopped';

@@ -95,7 +95,7 @@ export function catalogTables(recordings: readonly CommittedRecording[]): Catalo
   const tables = new Map<string, TableObjectRef[]>();
   const topics: CatalogValue[][] = [];
   for (const { manifest: m } of recordings) {
-    for (const [table, objects] of Object.entries(m.tables)) {
+    for (const [table, { objects }] of Object.entries(m.tables)) {
       const name = names.get(table)!;
       const refs = tables.get(name) ?? [];
       for (const o of objects) refs.push({ key: o.key, sha256: o.sha256 });

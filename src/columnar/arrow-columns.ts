@@ -71,3 +71,12 @@ export function tableToIpc(table: arrow.Table): Uint8Array {
 export function tableFromIpc(bytes: Uint8Array): arrow.Table {
   return arrow.tableFromIPC(bytes);
 }
+
+/** A table with these fields and no rows (one empty batch, so its schema travels with it). */
+export function emptyTable(fields: arrow.Field[]): arrow.Table {
+  return tableFromData(
+    fields,
+    fields.map((f) => arrow.makeBuilder({ type: f.type }).finish().toVector().data[0]!),
+    0,
+  );
+}

@@ -1,11 +1,10 @@
 /**
  * Rows of the `messages` table built straight into typed-array columns (no per-value
- * builder calls), with per-channel counts and time ranges on the side.
+ * builder calls).
  */
 import type * as arrow from 'apache-arrow';
 import type { MessageRecord } from '../mcap/records.ts';
-import type { MessageLocation } from '../mcap/span-reader.ts';
-import type { ChannelStats } from '../queue/jobs.ts';
+import type { MessageLocation } from '../domain/work.ts';
 import { int64Data, NumericColumn, tableFromData, uint16Data, uint32Data, utf8FromPalette } from './arrow-columns.ts';
 import { MESSAGES_FIELDS } from './messages-table.ts';
 
@@ -13,7 +12,6 @@ export class MessagesBuilder {
   readonly #topicOf: Map<number, string>;
   readonly #palette: string[] = [];
   readonly #paletteIndex = new Map<number, number>();
-  readonly #stats = new Map<number, ChannelStats>();
   readonly #channel = new NumericColumn((n) => new Uint16Array(n));
   readonly #pick = new NumericColumn((n) => new Int32Array(n));
   readonly #logTime = new NumericColumn((n) => new BigInt64Array(n));
@@ -50,20 +48,6 @@ export class MessagesBuilder {
     this.#size.push(message.data.length);
     this.#chunkOffset.push(BigInt(where.chunkOffset));
     this.#offsetInChunk.push(BigInt(where.offsetInChunk));
-
-    const time = message.logTime.toString();
-    const s = this.#stats.get(message.channelId);
-    if (s === undefined) {
-      this.#stats.set(message.channelId, { channelId: message.channelId, topic: this.#palette[index]!, count: 1, firstLogTime: time, lastLogTime: time });
-    } else {
-      s.count += 1;
-      if (message.logTime < BigInt(s.firstLogTime)) s.firstLogTime = time;
-      if (message.logTime > BigInt(s.lastLogTime)) s.lastLogTime = time;
-    }
-  }
-
-  channelStats(): ChannelStats[] {
-    return [...this.#stats.values()].sort((a, b) => a.channelId - b.channelId);
   }
 
   finish(recordingId: string): arrow.Table {

@@ -95,6 +95,23 @@ export const OPTIONS = {
     'Byte arrays longer than this are stored by reference (URI, offset, length, sha256) instead of inline.',
     nonNegativeInt,
   ),
+  blobStorage: option(
+    'MCAPFLOW_BLOB_STORAGE',
+    'in-place',
+    'Where referenced byte arrays live: in-place (references into the raw recording, nothing copied) or packs (copied into derived blob packs: one exact ranged GET to read one back).',
+    z.enum(['in-place', 'packs']),
+  ),
+  operators: option(
+    'MCAPFLOW_OPERATORS',
+    '',
+    'Comma-separated paths of modules exporting user operators (see docs/operators.md), loaded by every role next to the built-ins.',
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ),
   parquetTargetBytes: option(
     'MCAPFLOW_PARQUET_TARGET_BYTES',
     String(128 * MiB),

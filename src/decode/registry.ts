@@ -4,7 +4,7 @@
  * A channel without a schema (schema id 0) is looked up with the schema encoding ''.
  */
 import { sha256Hex } from '../domain/hash.ts';
-import type { ChannelInfo, SchemaInfo } from '../mcap/recording-index.ts';
+import type { ChannelInfo, SchemaInfo } from '../domain/recording.ts';
 import { planColumns, type TopColumn } from './column-plan.ts';
 import { ColumnarCdrTableBuilder, compileColumnarCdr } from './columnar/index.ts';
 import { compileJsonSchema } from './json-schema.ts';

@@ -42,7 +42,8 @@ function converterFor(plan: ColumnPlan, blobThresholdBytes: number, blobs: BlobS
       return (v) => {
         if (v === undefined || v === null) return null;
         const bytes = v instanceof Uint8Array ? v : Uint8Array.from(v as ArrayLike<number>);
-        if (bytes.length <= blobThresholdBytes) return { inline: bytes, uri: null, offset: null, length: BigInt(bytes.length), sha256: null, chunk_offset: null };
+        if (bytes.length <= blobThresholdBytes)
+          return { inline: bytes, uri: null, offset: null, length: BigInt(bytes.length), sha256: null, chunk_offset: null };
         const ref = blobs.put(bytes);
         return {
           inline: null,

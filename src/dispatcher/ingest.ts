@@ -15,7 +15,11 @@ import { indexFromSummary, planningLimits } from '../mcap/summary-repair.ts';
 import { readManifest, readQuarantine, writeQuarantine } from '../operators/commit-op.ts';
 import type { IngestJobData, ReadAccounting, ScanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
-import { enqueueScan, startRecordingFlow } from './start-flow.ts';
+import { enqueueScan, startRecordingFlow, startUpdateFlow } from './start-flow.ts';
+import { chunksToRead, staleOperators } from '../operators/currency.ts';
+import { operatorId } from '../operators/registry.ts';
+import type { Manifest } from '../domain/manifest.ts';
+import type { Operator } from '../sdk/operator.ts';
 import { annotateJobRecording } from '../observability/jobs.ts';
 import { countBytesNeeded, countRecording } from '../observability/metrics.ts';
 import { setSpanAttributes, traceCarrier } from '../observability/tracing.ts';
@@ -32,7 +36,8 @@ export function tailPrefetchBytes(size: number): number {
 
 export type IngestOutcome =
   | { outcome: 'missing' }
-  | { outcome: 'already-committed' | 'already-quarantined' | 'planned' | 'scan' | 'quarantined'; recordingId: string; reason?: string; read?: ReadAccounting };
+  | { outcome: 'already-committed' | 'already-quarantined' | 'planned' | 'scan' | 'quarantined'; recordingId: string; reason?: string; read?: ReadAccounting }
+  | { outcome: 'updating'; recordingId: string; operators: string[] };
 
 export async function quarantine(services: Services, recordingId: string, source: RecordingSource, error: InvalidRecordingError): Promise<void> {
   await writeQuarantine(services.store, services.config.derivedBucket, { recording_id: recordingId, source, code: error.code, reason: error.message });
@@ -59,6 +64,16 @@ export async function orQuarantine<T>(
   }
 }
 
+/** A backfill of the stale operators of a committed recording: only their work, over only their chunks. */
+async function updateCommitted(services: Services, manifest: Manifest, stale: Operator[], eventTime: string): Promise<IngestOutcome> {
+  const { work, status } = services;
+  const plan = await work.loadPlan(manifest.plan_key);
+  const chunks = await chunksToRead(work, plan, manifest, stale);
+  await status.set(manifest.recording_id, 'planning', { source: manifest.source.uri, reason: null });
+  await startUpdateFlow(services, { manifest, plan }, stale, chunks, eventTime);
+  return { outcome: 'updating', recordingId: manifest.recording_id, operators: stale.map(operatorId) };
+}
+
 export async function processIngest(services: Services, job: Job<IngestJobData>): Promise<IngestOutcome> {
   const { store, config, status } = services;
   const { bucket, key, eventTime } = job.data;
@@ -69,9 +84,16 @@ export async function processIngest(services: Services, job: Job<IngestJobData>)
   const recordingId = recordingIdFor(source);
   annotateJobRecording(recordingId);
   if (job.data.recordingId !== recordingId) await job.updateData({ ...job.data, recordingId });
-  if (!job.data.reprocess && (await readManifest(store, config.derivedBucket, recordingId))) {
-    await status.set(recordingId, 'committed', { source: s3Uri(bucket, key), reason: null });
-    return { outcome: 'already-committed', recordingId };
+  const manifest = job.data.reprocess ? undefined : await readManifest(store, config.derivedBucket, recordingId);
+  if (manifest !== undefined) {
+    const stale = job.data.trigger === 'backfill' ? staleOperators(services.registry, manifest) : [];
+    // Nothing older than the code, or not a backfill: the recording stays as committed.
+    if (stale.length === 0) {
+      await status.set(recordingId, 'committed', { source: s3Uri(bucket, key), reason: null });
+      return { outcome: 'already-committed', recordingId };
+    }
+    if (stale.length < services.registry.all().length) return updateCommitted(services, manifest, stale, eventTime);
+    // Every operator is stale (a manifest from before operators): process it afresh.
   }
   const quarantined = await readQuarantine(store, config.derivedBucket, recordingId);
   if (quarantined) {

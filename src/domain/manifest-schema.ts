@@ -7,10 +7,11 @@
 import { z } from 'zod';
 import { McapflowError } from '../errors.ts';
 import { validateObjectKey } from './object-keys.ts';
-import type { Manifest } from './manifest.ts';
+import { MANIFEST_FORMAT, type Manifest } from './manifest.ts';
 import { TABLE_NAME_PATTERN } from './table-names.ts';
 
-export const MANIFEST_FORMAT = 'mcapflow.manifest/1';
+export { MANIFEST_FORMAT } from './manifest.ts';
+const V1_FORMAT = 'mcapflow.manifest/1';
 
 const count = z.number().int().nonnegative();
 const nanoseconds = z.string().regex(/^-?\d{1,20}$/, 'must be integer nanoseconds as a string');
@@ -59,10 +60,22 @@ const tableObject = z.object({
   max_log_time: nanoseconds.nullable(),
 });
 
-const tables = z.record(z.string(), z.array(tableObject)).superRefine((record, context) => {
-  for (const name of Object.keys(record)) {
-    if (!TABLE_NAME_PATTERN.test(name)) context.addIssue({ code: 'custom', path: [name], message: `${JSON.stringify(name.slice(0, 100))} ${TABLE_NAME_RULE}` });
-  }
+function tableNames<T extends z.ZodType>(entry: T) {
+  return z.record(z.string(), entry).superRefine((record, context) => {
+    for (const name of Object.keys(record)) {
+      if (!TABLE_NAME_PATTERN.test(name))
+        context.addIssue({ code: 'custom', path: [name], message: `${JSON.stringify(name.slice(0, 100))} ${TABLE_NAME_RULE}` });
+    }
+  });
+}
+
+const table = z.object({
+  operator: z.string(),
+  params: z.string(),
+  fingerprint: z.string(),
+  sort_keys: z.array(z.string()),
+  rows: count,
+  objects: z.array(tableObject),
 });
 
 /** Parses to a `Manifest`; the `satisfies` makes a change to that type fail here until this follows. */
@@ -91,9 +104,22 @@ export const manifestSchema = z.object({
   params: z.record(z.string(), z.number()),
   plan_key: objectKey,
   topics: z.array(topic),
-  tables,
+  tables: tableNames(table),
   blobs: z.array(z.object({ key: objectKey, uri: z.string(), bytes: count, sha256 })),
 }) satisfies z.ZodType<Manifest, unknown>;
+
+/** Manifests written before operators: tables were plain object lists, made by the versions in `operators`. */
+const v1Schema = manifestSchema.extend({ format: z.literal(V1_FORMAT), tables: tableNames(z.array(tableObject)) });
+
+function fromV1(v1: z.infer<typeof v1Schema>): Manifest {
+  const tables = Object.fromEntries(
+    Object.entries(v1.tables).map(([name, objects]) => [
+      name,
+      { operator: 'v1', params: '', fingerprint: '', sort_keys: [], rows: objects.reduce((n, o) => n + o.rows, 0), objects },
+    ]),
+  );
+  return { ...v1, format: MANIFEST_FORMAT, tables };
+}
 
 /** Why a stored manifest cannot be used, in words that name the field. */
 export class InvalidManifestError extends McapflowError {
@@ -114,8 +140,9 @@ export function parseManifest(text: string, recordingId: string): Manifest {
     throw new InvalidManifestError(`is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
   const format = (json as { format?: unknown } | null)?.format;
-  if (format !== MANIFEST_FORMAT) throw new InvalidManifestError(`has format ${JSON.stringify(format)}; this version reads ${MANIFEST_FORMAT}`);
-  const parsed = manifestSchema.safeParse(json);
+  if (format !== MANIFEST_FORMAT && format !== V1_FORMAT)
+    throw new InvalidManifestError(`has format ${JSON.stringify(format)}; this version reads ${MANIFEST_FORMAT} and ${V1_FORMAT}`);
+  const parsed = format === V1_FORMAT ? v1Schema.transform(fromV1).safeParse(json) : manifestSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
     throw new InvalidManifestError(`does not fit ${MANIFEST_FORMAT}: ${problems.join('; ')}${parsed.error.issues.length > 5 ? '; …' : ''}`);

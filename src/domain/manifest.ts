@@ -1,21 +1,17 @@
 /**
- * The manifest: the single commit marker of a recording. It lists every object the
- * recording's tables are made of, with row counts, time ranges, byte hashes and the operator
- * versions that produced them. Built from job results only, so it is byte-identical however
- * often or wherever the jobs ran.
+ * The manifest: the single commit marker of a recording. It lists every table of the
+ * recording — which operator (name@version and parameters) made it, its schema fingerprint and
+ * sort keys, and every object it is made of with row counts, time ranges and byte hashes.
+ * Built from job results only, so it is byte-identical however often or wherever the jobs ran.
+ * A backfill's manifest keeps the tables of operators it did not rerun by reference.
  */
-import type { ConvertResult, Damage, ExtractResult, IndexResult, StoredObject, TableObject } from '../queue/jobs.ts';
 import { canonicalJson } from './canonical-json.ts';
+import { dataDisagreements, recordCountDisagreements, type SpanReports } from './cross-check.ts';
 import { s3Uri } from './layout.ts';
 import type { RecordingPlan } from './plan.ts';
-import { dataDisagreements, recordCountDisagreements, type SpanReports } from './cross-check.ts';
+import type { ConvertResult, Damage, ExtractResult, IndexResult, StoredObject, TableObject } from './work.ts';
 
-/** The span jobs' reports, as the cross-check with the summary reads them. */
-export function spanReportsOf(index: readonly IndexResult[]): SpanReports {
-  const messagesByChannel = new Map<number, number>();
-  for (const r of index) for (const c of r.channels) messagesByChannel.set(c.channelId, (messagesByChannel.get(c.channelId) ?? 0) + c.count);
-  return { mismatches: index.flatMap((r) => r.mismatches ?? []), messagesByChannel, damaged: index.some((r) => r.damaged.length > 0) };
-}
+export const MANIFEST_FORMAT = 'mcapflow.manifest/2';
 
 export interface ManifestTopic {
   topic: string;
@@ -48,8 +44,21 @@ export interface ManifestObject {
   max_log_time: string | null;
 }
 
+/** One table of the recording and what made it. */
+export interface ManifestTable {
+  /** `name@version` of the operator that wrote it. */
+  operator: string;
+  /** Digest of that operator's parameters. */
+  params: string;
+  /** sha256 of the table's column names and types: two recordings' tables union only when equal. */
+  fingerprint: string;
+  sort_keys: string[];
+  rows: number;
+  objects: ManifestObject[];
+}
+
 export interface Manifest {
-  format: 'mcapflow.manifest/1';
+  format: typeof MANIFEST_FORMAT;
   recording_id: string;
   source: { uri: string; bucket: string; key: string; size: number; etag: string | null; sha256: string | null };
   profile: string;
@@ -63,36 +72,84 @@ export interface Manifest {
   message_count: number;
   start_time: string | null;
   end_time: string | null;
+  /** Every operator applied to the recording: name → `name@version#params digest`. */
   operators: Record<string, string>;
   params: Record<string, number>;
   plan_key: string;
   topics: ManifestTopic[];
-  tables: Record<string, ManifestObject[]>;
+  tables: Record<string, ManifestTable>;
   blobs: { key: string; uri: string; bytes: number; sha256: string }[];
+}
+
+/** What the engine says of each table a job wrote: its operator and shape. */
+export interface TableDescription {
+  operator: string;
+  params: string;
+  fingerprint: string;
+  sortKeys: readonly string[];
 }
 
 export interface ManifestInputs {
   plan: RecordingPlan;
   planKey: string;
   derivedBucket: string;
+  /** Operators this flow applied: name → `name@version#params digest`. */
   operators: Record<string, string>;
-  index: IndexResult[];
   extract: ExtractResult[];
+  index: IndexResult[];
   convert: ConvertResult[];
+  /** Shape and maker of every table in `convert`. */
+  describe(table: string, operator: string): TableDescription;
+  /** A backfill: the committed manifest whose other tables, topics and damage are kept. */
+  base?: Manifest;
 }
 
-function uniqueDamage(plan: RecordingPlan, index: IndexResult[], convert: ConvertResult[]): string[] {
-  const bySpan: Damage[] = index.flatMap((r) => r.damaged);
-  const records = convert.flatMap((r) =>
-    (r.damaged ?? []).map((d) => `skipped the ${r.table === 'attachments' ? 'attachment' : 'metadata'} record at offset ${d.offset}: ${d.reason}`),
-  );
+/** The span jobs' reports, as the cross-check with the summary reads them. */
+export function spanReports(extract: readonly ExtractResult[], index: readonly IndexResult[]): SpanReports & { claimedByIndex: Map<number, number> } {
+  const count = (results: readonly { channels: { channelId: number; count: number }[] }[]) => {
+    const byChannel = new Map<number, number>();
+    for (const r of results) for (const c of r.channels) byChannel.set(c.channelId, (byChannel.get(c.channelId) ?? 0) + c.count);
+    return byChannel;
+  };
+  return {
+    mismatches: extract.flatMap((r) => r.mismatches),
+    messagesByChannel: count(extract),
+    claimedByIndex: count(index),
+    damaged: extract.some((r) => r.damaged.length > 0) || index.some((r) => r.damaged.length > 0),
+  };
+}
+
+/**
+ * Where the message indexes disagree with the chunks they index: per channel, the messages
+ * the index jobs counted against those the extract pass read, over the spans that have both.
+ */
+export function indexDisagreements(extract: readonly ExtractResult[], index: readonly IndexResult[]): string[] {
+  const spans = new Set(index.map((r) => r.span));
+  // A damaged chunk explains fewer messages than indexed.
+  if (extract.some((r) => spans.has(r.span) && r.damaged.length > 0) || index.some((r) => r.damaged.length > 0)) return [];
+  const read = spanReports(
+    extract.filter((r) => spans.has(r.span)),
+    [],
+  ).messagesByChannel;
+  const claimed = spanReports([], index).claimedByIndex;
+  const problems: string[] = [];
+  for (const id of [...new Set([...read.keys(), ...claimed.keys()])].sort((a, b) => a - b)) {
+    if ((read.get(id) ?? 0) !== (claimed.get(id) ?? 0))
+      problems.push(`the message indexes count ${claimed.get(id) ?? 0} messages on channel ${id}, but its chunks hold ${read.get(id) ?? 0}`);
+  }
+  return problems;
+}
+
+function uniqueDamage(plan: RecordingPlan, extract: ExtractResult[], index: IndexResult[], convert: ConvertResult[]): string[] {
+  const bySpan: Damage[] = [...extract.flatMap((r) => r.damaged), ...index.flatMap((r) => r.damaged)];
   const seen = new Set<number>();
   const fromSpans: string[] = [];
   for (const d of bySpan.sort((a, b) => a.offset - b.offset)) {
     if (seen.has(d.offset)) continue;
     seen.add(d.offset);
-    fromSpans.push(`skipped the chunk at offset ${d.offset}: ${d.reason}`);
+    fromSpans.push(d.reason.startsWith('the message index') ? d.reason : `skipped the chunk at offset ${d.offset}: ${d.reason}`);
   }
+  const records = [...new Set(convert.flatMap((r) => (r.damaged ?? []).map((d) => d.reason)))];
   const planned = plan.damage.filter((text) => ![...seen].some((offset) => text.includes(`offset ${offset}:`)));
   return [...planned, ...fromSpans, ...records];
 }
@@ -106,27 +163,27 @@ function tableObject(bucket: string, o: TableObject): ManifestObject {
   return { key: o.key, uri: s3Uri(bucket, o.key), rows: o.rows, bytes: o.bytes, sha256: o.sha256, min_log_time: o.minLogTime, max_log_time: o.maxLogTime };
 }
 
-export function buildManifest(inputs: ManifestInputs): Manifest {
-  const { plan, derivedBucket } = inputs;
+function topicsOf(
+  plan: RecordingPlan,
+  extract: ExtractResult[],
+  convert: ConvertResult[],
+): { topics: ManifestTopic[]; messageCount: number; start: bigint | undefined; end: bigint | undefined } {
   const counts = new Map<number, { count: number; first: bigint; last: bigint }>();
-  for (const result of inputs.index) {
-    for (const c of result.channels) {
-      const first = BigInt(c.firstLogTime);
-      const last = BigInt(c.lastLogTime);
-      const known = counts.get(c.channelId);
-      if (known === undefined) counts.set(c.channelId, { count: c.count, first, last });
-      else {
-        known.count += c.count;
-        if (first < known.first) known.first = first;
-        if (last > known.last) known.last = last;
-      }
+  for (const c of extract.flatMap((r) => r.channels)) {
+    const first = BigInt(c.firstLogTime);
+    const last = BigInt(c.lastLogTime);
+    const known = counts.get(c.channelId);
+    if (known === undefined) counts.set(c.channelId, { count: c.count, first, last });
+    else {
+      known.count += c.count;
+      if (first < known.first) known.first = first;
+      if (last > known.last) known.last = last;
     }
   }
   const decodeErrors = new Map<number, number>();
-  for (const result of inputs.extract) for (const e of result.decodeErrors) decodeErrors.set(e.channelId, (decodeErrors.get(e.channelId) ?? 0) + e.count);
-
-  const timing = new Map(inputs.convert.flatMap((r) => r.timing ?? []).map((t) => [t.channelId, t]));
-  const topics: ManifestTopic[] = plan.topics.map((t) => {
+  for (const e of extract.flatMap((r) => r.decodeErrors)) decodeErrors.set(e.channelId, (decodeErrors.get(e.channelId) ?? 0) + e.count);
+  const timing = new Map(convert.flatMap((r) => r.timing ?? []).map((t) => [t.channelId, t]));
+  const topics = plan.topics.map((t): ManifestTopic => {
     const c = counts.get(t.channelId);
     const time = timing.get(t.channelId);
     return {
@@ -148,7 +205,6 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
       reason: t.reason,
     };
   });
-
   let start: bigint | undefined;
   let end: bigint | undefined;
   let messageCount = 0;
@@ -157,21 +213,47 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
     if (start === undefined || c.first < start) start = c.first;
     if (end === undefined || c.last > end) end = c.last;
   }
+  return { topics, messageCount, start, end };
+}
 
-  const tables: Record<string, ManifestObject[]> = {};
+function tablesOf(inputs: ManifestInputs): Record<string, ManifestTable> {
+  const tables: Record<string, ManifestTable> = { ...inputs.base?.tables };
   for (const result of [...inputs.convert].sort((a, b) => a.table.localeCompare(b.table))) {
-    tables[result.table] = result.objects.map((o) => tableObject(derivedBucket, o));
+    const d = inputs.describe(result.table, result.operator);
+    const objects = result.objects.map((o) => tableObject(inputs.derivedBucket, o));
+    tables[result.table] = {
+      operator: d.operator,
+      params: d.params,
+      fingerprint: d.fingerprint,
+      sort_keys: [...d.sortKeys],
+      rows: objects.reduce((n, o) => n + o.rows, 0),
+      objects,
+    };
   }
-  const blobs = inputs.extract
-    .flatMap((r) => r.blobs)
-    .sort((a: StoredObject, b: StoredObject) => a.key.localeCompare(b.key))
-    .map((b) => ({ key: b.key, uri: s3Uri(derivedBucket, b.key), bytes: b.bytes, sha256: b.sha256 }));
-  // A scan's plan is the data itself: what still disagrees with the summary is reported.
-  const disagreements = plan.planner === 'scan' ? dataDisagreements(plan, spanReportsOf(inputs.index)) : [];
-  const damage = [...uniqueDamage(plan, inputs.index, inputs.convert), ...disagreements, ...recordCountDisagreements(plan)];
+  return Object.fromEntries(Object.entries(tables).sort(([a], [b]) => a.localeCompare(b)));
+}
 
+export function buildManifest(inputs: ManifestInputs): Manifest {
+  const { plan, derivedBucket, base } = inputs;
+  const blobs = [
+    ...(base?.blobs ?? []),
+    ...inputs.extract.flatMap((r) => r.blobs).map((b: StoredObject) => ({ key: b.key, uri: s3Uri(derivedBucket, b.key), bytes: b.bytes, sha256: b.sha256 })),
+  ]
+    .filter((b, i, all) => all.findIndex((o) => o.key === b.key) === i)
+    .sort((a, b) => a.key.localeCompare(b.key));
+  const operators = Object.fromEntries(Object.entries({ ...base?.operators, ...inputs.operators }).sort(([a], [b]) => a.localeCompare(b)));
+  const tables = tablesOf(inputs);
+  if (base !== undefined) {
+    // A backfill reran some operators over a committed recording: what it read stays as committed.
+    return { ...base, operators, tables, blobs };
+  }
+  const { topics, messageCount, start, end } = topicsOf(plan, inputs.extract, inputs.convert);
+  // A scan's plan is the data itself: what still disagrees with the summary is reported.
+  const disagreements =
+    plan.planner === 'scan' ? [...dataDisagreements(plan, spanReports(inputs.extract, inputs.index)), ...indexDisagreements(inputs.extract, inputs.index)] : [];
+  const damage = [...uniqueDamage(plan, inputs.extract, inputs.index, inputs.convert), ...disagreements, ...recordCountDisagreements(plan)];
   return {
-    format: 'mcapflow.manifest/1',
+    format: MANIFEST_FORMAT,
     recording_id: plan.recordingId,
     source: {
       uri: s3Uri(plan.source.bucket, plan.source.key),
@@ -191,7 +273,7 @@ export function buildManifest(inputs: ManifestInputs): Manifest {
     message_count: messageCount,
     start_time: start?.toString() ?? null,
     end_time: end?.toString() ?? null,
-    operators: inputs.operators,
+    operators,
     params: plan.params,
     plan_key: inputs.planKey,
     topics,

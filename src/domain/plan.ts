@@ -2,9 +2,9 @@
  * The plan of one recording: what the dispatcher decided from the summary (or scan), stored
  * once as an immutable object so every job carries only its key and a span index.
  */
-import type { AttachmentRef, ChannelInfo, MetadataRef, SchemaInfo, SummaryStatistics } from '../mcap/recording-index.ts';
+import type { AttachmentRef, ChannelInfo, MetadataRef, SchemaInfo, SummaryStatistics } from './recording.ts';
 import { planSpans, type Span } from './spans.ts';
-import { ATTACHMENTS_TABLE, MESSAGES_TABLE, METADATA_TABLE, tableNameForSchema } from './table-names.ts';
+import { tableNameForSchema } from './table-names.ts';
 
 export interface RecordingSource {
   bucket: string;
@@ -28,7 +28,7 @@ export interface TopicPlan {
 }
 
 export interface RecordingPlan {
-  format: 'mcapflow.plan/1';
+  format: typeof PLAN_FORMAT;
   recordingId: string;
   source: RecordingSource;
   profile: string;
@@ -49,6 +49,11 @@ export interface RecordingPlan {
   statistics?: SummaryStatistics;
   /** Why the planner scanned the file instead of planning from its summary. */
   plannerNote?: string;
+  /**
+   * A backfill's plan: the committed recording's plan with only the spans its operators need.
+   * `basePlanKey` is the plan the recording was committed with.
+   */
+  update?: { basePlanKey: string; operators: string[] };
 }
 
 /** Whether a channel's messages can be decoded, and why not. */
@@ -78,8 +83,13 @@ export interface PlanInputs {
   /** Most bytes a span's segments decompress to (default: unbounded). */
   spanMaxUncompressedBytes?: number;
   blobThresholdBytes: number;
+  /** Table names operators write (lowercased): a schema table never takes one. */
+  reservedTables?: ReadonlySet<string>;
   classify: ClassifyChannel;
 }
+
+/** The stored format of a plan, its version in the name: read back only by this version. */
+export const PLAN_FORMAT = 'mcapflow.plan/2';
 
 export function buildPlan(inputs: PlanInputs): RecordingPlan {
   const { index } = inputs;
@@ -101,7 +111,7 @@ export function buildPlan(inputs: PlanInputs): RecordingPlan {
       };
       const verdict = inputs.classify(schema, channel);
       if (!verdict.ok) return { ...base, table: null, status: 'undecodable' as const, reason: verdict.reason };
-      const table = verdict.table ?? tableNameForSchema(base.schemaName);
+      const table = verdict.table ?? tableNameForSchema(base.schemaName, inputs.reservedTables);
       const known = tableFingerprints.get(table);
       if (known !== undefined && known !== verdict.fingerprint) {
         return {
@@ -115,7 +125,7 @@ export function buildPlan(inputs: PlanInputs): RecordingPlan {
       return { ...base, table, status: 'ok' as const, reason: null };
     });
   return {
-    format: 'mcapflow.plan/1',
+    format: PLAN_FORMAT,
     recordingId: inputs.recordingId,
     source: inputs.source,
     profile: index.profile,
@@ -137,9 +147,4 @@ export function buildPlan(inputs: PlanInputs): RecordingPlan {
     ...(index.statistics ? { statistics: index.statistics } : {}),
     ...(index.plannerNote ? { plannerNote: index.plannerNote } : {}),
   };
-}
-
-/** Every table the recording's converts produce: messages, the schema tables, and attachments/metadata when present. */
-export function convertTables(plan: RecordingPlan): string[] {
-  return [MESSAGES_TABLE, ...plan.tables, ...(plan.attachments?.length ? [ATTACHMENTS_TABLE] : []), ...(plan.metadata?.length ? [METADATA_TABLE] : [])];
 }

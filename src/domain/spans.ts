@@ -18,6 +18,8 @@ export interface Segment {
   /** Nanoseconds, as decimal strings so plans survive JSON. */
   messageStartTime: string;
   messageEndTime: string;
+  /** The chunk's MessageIndex records, right after it: `[offset, offset + length)` of the file. */
+  messageIndex?: { offset: number; length: number };
 }
 
 export interface Span {

@@ -27,10 +27,11 @@ function isCatalogName(name: string): boolean {
  * (`sensor_msgs/msg/Imu` → `sensor_msgs_msg_Imu`); a name that is a catalog table's name in
  * any case gets `_schema` appended (`Recordings` → `Recordings_schema`).
  */
-export function tableNameForSchema(schemaName: string): string {
+export function tableNameForSchema(schemaName: string, reserved: ReadonlySet<string> = new Set()): string {
   const base = schemaName.replace(/[^A-Za-z0-9]/g, '_');
   const name = base === '' ? 'schema_' : /^[0-9]/.test(base) ? `t_${base}` : base;
-  return isCatalogName(name) ? `${name}_schema` : name;
+  // Operators' own tables (chunks, imu_windows, …) are reserved like the catalog's.
+  return isCatalogName(name) || reserved.has(name.toLowerCase()) ? `${name}_schema` : name;
 }
 
 /** A committed table as the catalog sees it: its name in the manifests and when it first appeared. */

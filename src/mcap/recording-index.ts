@@ -3,72 +3,13 @@
  * or from scanning the file: schemas, channels and the data segments to split into spans.
  */
 import { McapIndexedReader, type IReadable } from '@mcap/core';
-import type { Segment } from '../domain/spans.ts';
+import type { AttachmentRef, ChannelInfo, MetadataRef, RecordingIndex, SchemaInfo, SummaryStatistics } from '../domain/recording.ts';
 import { InvalidRecordingError } from '../errors.ts';
 import { loadDecompressors } from './decompress.ts';
 import { hasMagic, MCAP_MAGIC, Opcode, RECORD_PREFIX_BYTES } from './records.ts';
 import type { ClaimedChunk, SummaryClaims } from './summary-claims.ts';
 
-export interface SchemaInfo {
-  id: number;
-  name: string;
-  encoding: string;
-  /** Schema bytes, base64 (protobuf descriptors are binary). */
-  data: string;
-}
-
-export interface ChannelInfo {
-  id: number;
-  schemaId: number;
-  topic: string;
-  messageEncoding: string;
-  metadata: Record<string, string>;
-}
-
-/** Where an Attachment record is; its body is read by range. */
-export interface AttachmentRef {
-  offset: number;
-  length: number;
-  name: string;
-  mediaType: string;
-  logTime: string;
-  createTime: string;
-  dataSize: number;
-}
-
-/** Where a Metadata record is. */
-export interface MetadataRef {
-  offset: number;
-  length: number;
-  name: string;
-}
-
-/** The summary's Statistics record, when the file has one (times and counts as decimal strings). */
-export interface SummaryStatistics {
-  messageCount: string;
-  messageStartTime: string;
-  messageEndTime: string;
-  chunkCount: number;
-  attachmentCount: number;
-  metadataCount: number;
-  channelMessageCounts: Record<string, string>;
-}
-
-export interface RecordingIndex {
-  profile: string;
-  library: string;
-  planner: 'summary' | 'scan';
-  schemas: SchemaInfo[];
-  channels: ChannelInfo[];
-  segments: Segment[];
-  /** What was lost to damage, in words a user can act on; empty for an intact file. */
-  damage: string[];
-  attachments?: AttachmentRef[];
-  metadata?: MetadataRef[];
-  statistics?: SummaryStatistics;
-  /** Why the file was scanned instead of planned from its summary. */
-  plannerNote?: string;
-}
+export type { AttachmentRef, ChannelInfo, MetadataRef, RecordingIndex, SchemaInfo, SummaryStatistics } from '../domain/recording.ts';
 
 export function schemaInfo(record: { id: number; name: string; encoding: string; data: Uint8Array }): SchemaInfo {
   return { id: record.id, name: record.name, encoding: record.encoding, data: Buffer.from(record.data).toString('base64') };
@@ -183,6 +124,7 @@ export async function readIndexFromSummary(readable: IReadable): Promise<{ index
         uncompressedSize: c.uncompressedSize,
         messageStartTime: c.messageStartTime.toString(),
         messageEndTime: c.messageEndTime.toString(),
+        ...(c.messageIndexLength > 0 && c.messageIndexOffsets.size > 0 ? { messageIndex: { offset: c.offset + c.length, length: c.messageIndexLength } } : {}),
       })),
       damage: [],
       attachments,

@@ -191,6 +191,15 @@ function handleRecord(state: ScanState, opcode: number, offset: number, record: 
       state.metadata.push({ offset, length: record.length, name: new ByteCursor(content).string() });
       return 'continue';
     }
+    case Opcode.MessageIndex: {
+      closeRun(state);
+      // A chunk's message indexes follow it: the index job reads them instead of the chunk.
+      const chunk = state.segments.at(-1);
+      const indexEnd = chunk === undefined ? -1 : chunk.offset + chunk.length + (chunk.messageIndex?.length ?? 0);
+      if (chunk?.kind === 'chunk' && indexEnd === offset)
+        chunk.messageIndex = { offset: chunk.offset + chunk.length, length: indexEnd + record.length - chunk.offset - chunk.length };
+      return 'continue';
+    }
     case Opcode.DataEnd:
       closeRun(state);
       state.inSummary = true;

@@ -5,6 +5,7 @@
  * Where the bytes contradict the plan's summary, that is reported apart from damage.
  */
 import type { Segment, Span } from '../domain/spans.ts';
+import type { Damage, MessageLocation } from '../domain/work.ts';
 import { InvalidRecordingError, isMcapflowError, StorageError } from '../errors.ts';
 import { checkCrc, decompressChunk } from './decompress.ts';
 import {
@@ -21,23 +22,15 @@ import {
   type SchemaRecord,
 } from './records.ts';
 
-/** Where a message lives, so it can be fetched again by range. */
-export interface MessageLocation {
-  /** File offset of the Chunk record (or of the Message record itself when unchunked). */
-  chunkOffset: number;
-  /** Offset of the Message record inside the decompressed chunk records (0 when unchunked). */
-  offsetInChunk: number;
-}
-
 /** The records of one segment as the walk sees them, before its messages are visited. */
 export interface SegmentRecords {
   /** File offset of the Chunk record, or of the first top-level record. */
   offset: number;
   kind: Segment['kind'];
-  /** The decompressed chunk records, or the file bytes holding the top-level records. */
+  /** The chunk's records (decompressed), or the file bytes holding the top-level records. */
   records: Uint8Array;
-  /** File offset of `records[0]` for top-level records; 0 for decompressed chunk records. */
-  recordsOffset: number;
+  /** File offset of `records[0]` when the records are stored as they are (top-level, or an uncompressed chunk); null when decompressed. */
+  recordsFileOffset: number | null;
 }
 
 export interface SpanVisitor {
@@ -46,11 +39,6 @@ export interface SpanVisitor {
   schema?(schema: SchemaRecord): void;
   channel?(channel: ChannelRecord): void;
   message(message: MessageRecord, location: MessageLocation): void;
-}
-
-export interface DamagedSegment {
-  offset: number;
-  reason: string;
 }
 
 export interface SpanReadOptions {
@@ -67,7 +55,7 @@ export interface SpanReadOptions {
 
 export interface SpanReadReport {
   /** Segments skipped whole: damaged data (bad CRC, undecodable compression, broken records). */
-  damaged: DamagedSegment[];
+  damaged: Damage[];
   /**
    * Where the bytes contradict the plan (no chunk record where the index says, a channel the
    * plan does not define, messages on a channel defined nowhere). A plan made from a summary
@@ -92,13 +80,23 @@ interface Prepared {
   schemas: Map<number, SchemaRecord>;
   channels: Map<number, ChannelRecord>;
   locate: (recordOffset: number) => MessageLocation;
+  /** File offset of `bytes[0]` when the bytes are the file's own (not decompressed). */
+  fileOffset: number | null;
 }
 
 /**
  * Checks the framing of every record and parses the definitions, keeping nothing per
  * message: memory stays bounded however many records a chunk holds.
  */
-function prepare(bytes: Uint8Array, start: number, end: number, maxRecordBytes: number, baseOffset: number, locate: Prepared['locate']): Prepared {
+function prepare(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  maxRecordBytes: number,
+  baseOffset: number,
+  locate: Prepared['locate'],
+  fileOffset: number | null,
+): Prepared {
   const schemas = new Map<number, SchemaRecord>();
   const channels = new Map<number, ChannelRecord>();
   forEachRecord(
@@ -120,7 +118,7 @@ function prepare(bytes: Uint8Array, start: number, end: number, maxRecordBytes: 
     },
     baseOffset,
   );
-  return { bytes, start, end, baseOffset, schemas, channels, locate };
+  return { bytes, start, end, baseOffset, schemas, channels, locate, fileOffset };
 }
 
 function visit(
@@ -173,7 +171,7 @@ function describe(error: unknown): string {
  * first its Schema and Channel records, then its messages. Collects damage and mismatches.
  */
 class SpanWalk {
-  readonly damaged: DamagedSegment[] = [];
+  readonly damaged: Damage[] = [];
   readonly mismatches: string[] = [];
   readonly #state = { defined: new Set<number>(), undefinedMessages: new Map<number, number>() };
   readonly #span: Span;
@@ -198,7 +196,7 @@ class SpanWalk {
     }
     const where = segment.kind === 'chunk' ? `chunk at offset ${segment.offset}` : `records at offset ${segment.offset}`;
     this.mismatches.push(...definitionMismatches(prepared, where, this.#options.plannedChannels));
-    this.#visitor.segment?.({ offset: segment.offset, kind: segment.kind, records: prepared.bytes, recordsOffset: prepared.baseOffset });
+    this.#visitor.segment?.({ offset: segment.offset, kind: segment.kind, records: prepared.bytes, recordsFileOffset: prepared.fileOffset });
     visit(prepared, this.#visitor, this.#options, this.#state);
   }
 
@@ -344,11 +342,29 @@ function chunkAt(bytes: Uint8Array, start: number, segment: Segment): ChunkHeade
 function prepareSegment(bytes: Uint8Array, start: number, segment: Segment, bytesOffset: number, options: SpanReadOptions): Prepared {
   const end = start + segment.length;
   if (segment.kind === 'records') {
-    return prepare(bytes, start, end, options.maxRecordBytes, bytesOffset, (recordOffset) => ({ chunkOffset: bytesOffset + recordOffset, offsetInChunk: 0 }));
+    return prepare(
+      bytes,
+      start,
+      end,
+      options.maxRecordBytes,
+      bytesOffset,
+      (recordOffset) => ({ chunkOffset: bytesOffset + recordOffset, offsetInChunk: 0 }),
+      bytesOffset,
+    );
   }
   const header = chunkAt(bytes, start, segment);
   const records = decompressChunk(header.compression, header.records, header.uncompressedSize, options.maxChunkBytes ?? options.maxRecordBytes);
   if (options.validateCrc) checkCrc(records, header.uncompressedCrc, `chunk at offset ${segment.offset}`);
   // Offsets inside decompressed records are relative to the chunk's records, not the file.
-  return prepare(records, 0, records.length, options.maxRecordBytes, 0, (recordOffset) => ({ chunkOffset: segment.offset, offsetInChunk: recordOffset }));
+  // An uncompressed chunk's records are the file's own bytes: blobs in it can be read back by plain range.
+  const fileOffset = header.compression === '' ? bytesOffset + (header.records.byteOffset - bytes.byteOffset) : null;
+  return prepare(
+    records,
+    0,
+    records.length,
+    options.maxRecordBytes,
+    0,
+    (recordOffset) => ({ chunkOffset: segment.offset, offsetInChunk: recordOffset }),
+    fileOffset,
+  );
 }

@@ -6,9 +6,9 @@
 import { SpanKind, SpanStatusCode, context, trace, type Attributes } from '@opentelemetry/api';
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from '../log.ts';
-import type { ConvertResult, ExtractResult, IndexResult, PipelineQueue } from '../queue/jobs.ts';
+import type { ConvertResult, ExtractResult, IndexResult, OperatorResult, PipelineQueue } from '../queue/jobs.ts';
 import { runInJobContext, setJobRecordingId, type JobLogFields } from './job-context.ts';
-import { countMessages, jobDuration, jobStarted, workerStarted } from './metrics.ts';
+import { countMessages, countOperatorRows, jobDuration, jobStarted, workerStarted } from './metrics.ts';
 import { contextFromCarrier, recordSpanError, tracer, type TraceCarrier } from './tracing.ts';
 
 let jobLog: Logger | undefined;
@@ -49,49 +49,64 @@ function jobAttributes(queue: PipelineQueue, job: Job, data: ObservedJobData): A
   return attributes;
 }
 
-type KnownResult = IndexResult | ExtractResult | ConvertResult;
+type KnownResult = IndexResult | ExtractResult | ConvertResult | OperatorResult;
 
 function isResult(value: unknown): value is KnownResult {
-  return typeof value === 'object' && value !== null && ['index', 'extract', 'convert'].includes((value as { kind?: unknown }).kind as string);
+  return typeof value === 'object' && value !== null && ['index', 'extract', 'convert', 'operator'].includes((value as { kind?: unknown }).kind as string);
 }
+
+const operatorName = (id: string) => id.slice(0, id.lastIndexOf('@'));
 
 /** Rows, bytes and counts of a job's result: span attributes, log fields, and the messages counter. */
 function summarize(result: unknown): { attributes: Attributes; log: Record<string, unknown> } {
   if (isResult(result)) {
     switch (result.kind) {
       case 'index': {
-        countMessages('index', result.messages);
+        const messages = result.channels.reduce((n, c) => n + c.count, 0);
+        countMessages('index', messages);
         const bytes = result.part?.bytes ?? 0;
         return {
           attributes: {
-            'mcapflow.messages': result.messages,
+            'mcapflow.messages': messages,
             'mcapflow.rows': result.part?.rows ?? 0,
             'mcapflow.bytes.written': bytes,
             'mcapflow.damaged_chunks': result.damaged.length,
           },
-          log: { messages: result.messages, bytes_written: bytes, damaged_chunks: result.damaged.length },
+          log: { messages, bytes_written: bytes, damaged_chunks: result.damaged.length },
         };
       }
       case 'extract': {
+        const messages = result.channels.reduce((n, c) => n + c.count, 0);
         const rows = result.parts.reduce((n, p) => n + p.rows, 0);
         const bytes = result.parts.reduce((n, p) => n + p.bytes, 0) + result.blobs.reduce((n, b) => n + b.bytes, 0);
         const decodeErrors = result.decodeErrors.reduce((n, e) => n + e.count, 0);
-        countMessages('extract', rows);
+        countMessages('extract', messages);
         return {
           attributes: {
+            'mcapflow.messages': messages,
             'mcapflow.rows': rows,
             'mcapflow.parts': result.parts.length,
             'mcapflow.blob_packs': result.blobs.length,
             'mcapflow.bytes.written': bytes,
             'mcapflow.decode_errors': decodeErrors,
           },
-          log: { rows, parts: result.parts.length, bytes_written: bytes, decode_errors: decodeErrors },
+          log: { messages, rows, parts: result.parts.length, bytes_written: bytes, decode_errors: decodeErrors },
+        };
+      }
+      case 'operator': {
+        const rows = result.tables.reduce((n, t) => n + t.objects.reduce((m, o) => m + o.rows, 0), 0);
+        const bytes = result.tables.reduce((n, t) => n + t.objects.reduce((m, o) => m + o.bytes, 0), 0);
+        countOperatorRows(operatorName(result.operator), rows);
+        return {
+          attributes: { 'mcapflow.operator': result.operator, 'mcapflow.rows': rows, 'mcapflow.tables': result.tables.length, 'mcapflow.bytes.written': bytes },
+          log: { operator: result.operator, rows, tables: result.tables.length, bytes_written: bytes },
         };
       }
       case 'convert': {
         const rows = result.objects.reduce((n, o) => n + o.rows, 0);
         const bytes = result.objects.reduce((n, o) => n + o.bytes, 0);
         countMessages('convert', rows);
+        countOperatorRows(operatorName(result.operator), rows);
         return {
           attributes: { 'mcapflow.table': result.table, 'mcapflow.rows': rows, 'mcapflow.files': result.objects.length, 'mcapflow.bytes.written': bytes },
           log: { table: result.table, rows, files: result.objects.length, bytes_written: bytes },

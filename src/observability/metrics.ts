@@ -91,6 +91,13 @@ export const messagesTotal = new Counter({
   registers,
 });
 
+export const operatorRows = new Counter({
+  name: 'mcapflow_operator_rows_total',
+  help: 'Rows written to Parquet per operator (the built-ins and MCAPFLOW_OPERATORS): a table that stops growing names its operator.',
+  labelNames: ['operator'] as const,
+  registers,
+});
+
 export const s3Requests = new Counter({
   name: 'mcapflow_s3_requests_total',
   help: "Object-storage requests, after the SDK's own retries, by operation (head, get, put, delete, list, and the multipart upload steps) and status (ok, not_found, error).",
@@ -138,6 +145,15 @@ export function countBytesNeeded(purpose: SourceReadPurpose, bytes: number): voi
 
 export function countMessages(operator: (typeof MESSAGE_OPERATORS)[number], count: number): void {
   if (count > 0) messagesTotal.inc({ operator }, count);
+}
+
+export function countOperatorRows(operator: string, rows: number): void {
+  operatorRows.inc({ operator }, rows);
+}
+
+/** Every registered operator appears in /metrics from the start, at zero. */
+export function registerOperatorLabels(names: readonly string[]): void {
+  for (const operator of names) operatorRows.inc({ operator }, 0);
 }
 
 export function countCache(cache: CacheName, hit: boolean): void {

@@ -5,6 +5,7 @@
 import { sha256Hex } from '../domain/hash.ts';
 import { MANIFEST_PREFIX, manifestKey, quarantineKey } from '../domain/layout.ts';
 import { serializeManifest, type Manifest } from '../domain/manifest.ts';
+import { parseManifest } from '../domain/manifest-schema.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import type { RecordingSource } from '../domain/plan.ts';
 import { ManifestConflictError } from '../errors.ts';
@@ -60,9 +61,10 @@ export async function writeQuarantine(store: ObjectStore, bucket: string, record
   await store.put(bucket, quarantineKey(record.recording_id), body, { contentType: 'application/json' });
 }
 
+/** The committed manifest of a recording, checked against its schema (any version this code reads). */
 export async function readManifest(store: ObjectStore, bucket: string, recordingId: string): Promise<Manifest | undefined> {
   const bytes = await store.get(bucket, manifestKey(recordingId), 'derived');
-  return bytes === undefined ? undefined : (JSON.parse(Buffer.from(bytes).toString('utf8')) as Manifest);
+  return bytes === undefined ? undefined : parseManifest(Buffer.from(bytes).toString('utf8'), recordingId);
 }
 
 export async function readQuarantine(store: ObjectStore, bucket: string, recordingId: string): Promise<QuarantineRecord | undefined> {

@@ -6,27 +6,34 @@ import type { RecordingPlan } from '../domain/plan.ts';
 import { sha256Hex } from '../domain/hash.ts';
 import { NotFoundError } from '../errors.ts';
 import type { ObjectStore, PutOptions } from '../storage/object-store.ts';
-import type { StoredObject } from '../queue/jobs.ts';
+import type { StoredObject } from '../domain/work.ts';
+import type { BlobStorage } from './blobs.ts';
+import type { SqlSettings } from './sql-session.ts';
 import { countCache } from '../observability/metrics.ts';
 
-export interface OperatorSettings {
+export interface WorkSettings {
   derivedBucket: string;
   maxRecordBytes: number;
   maxChunkBytes: number;
   blobThresholdBytes: number;
+  blobStorage: BlobStorage;
   parquetTargetBytes: number;
   parquetRowGroupRows: number;
+  /** DuckDB for operators' SQL: temp files, memory, threads. */
+  sql: SqlSettings;
+  /** Local copies of immutable derived objects (input tables of table operators). */
+  cacheDir: string;
 }
 
-export interface OperatorContext {
+export interface WorkContext {
   store: ObjectStore;
-  settings: OperatorSettings;
+  settings: WorkSettings;
   loadPlan(planKey: string): Promise<RecordingPlan>;
 }
 
 const PLAN_CACHE_LIMIT = 64;
 
-export function createOperatorContext(store: ObjectStore, settings: OperatorSettings): OperatorContext {
+export function createWorkContext(store: ObjectStore, settings: WorkSettings): WorkContext {
   const plans = new Map<string, Promise<RecordingPlan>>();
   return {
     store,
@@ -49,7 +56,7 @@ export function createOperatorContext(store: ObjectStore, settings: OperatorSett
 }
 
 /** Writes a derived object and returns its size and byte hash for the manifest. */
-export async function writeObject(ctx: OperatorContext, key: string, body: Uint8Array, options: PutOptions = {}): Promise<StoredObject> {
+export async function writeObject(ctx: WorkContext, key: string, body: Uint8Array, options: PutOptions = {}): Promise<StoredObject> {
   await ctx.store.put(ctx.settings.derivedBucket, key, body, options);
   return { key, bytes: body.length, sha256: sha256Hex(body) };
 }

@@ -3,7 +3,7 @@
  * bytes: the plan object in the store carries the rest.
  */
 import type { RecordingSource } from '../domain/plan.ts';
-import type { TopicTiming } from '../domain/topic-timing.ts';
+import type { PartRef } from '../domain/work.ts';
 
 /** Queues that carry pipeline work, one per job kind. */
 export const QUEUE_NAMES = ['ingest', 'scan', 'index', 'extract', 'convert', 'commit'] as const;
@@ -49,6 +49,8 @@ export interface SpanJobData {
   recordingId: string;
   planKey: string;
   span: number;
+  /** Ids (`name@version`) of the span operators to run (extract): all on ingest, the stale ones in a backfill. */
+  operators: string[];
   /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
   trace?: Record<string, string> | undefined;
 }
@@ -57,9 +59,20 @@ export interface ConvertJobData {
   recordingId: string;
   planKey: string;
   table: string;
-  /** Extract/index outputs of this table, in span order. */
+  /** `name@version` of the span operator whose table this is. */
+  operator: string;
+  /** The table's span parts, in span order. */
   parts: PartRef[];
-  /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
+  trace?: Record<string, string> | undefined;
+}
+
+/** A recording-level operator (table or attachment operator), run in the convert queue. */
+export interface OperatorJobData {
+  recordingId: string;
+  planKey: string;
+  operator: string;
+  /** Parquet files of each input table (table operators). */
+  inputs: Record<string, { key: string; sha256: string }[]>;
   trace?: Record<string, string> | undefined;
 }
 
@@ -67,91 +80,29 @@ export interface CommitJobData {
   recordingId: string;
   planKey: string;
   eventTime: string;
+  /** Ids of every operator this flow runs. */
+  operators: string[];
   /** Replace a different existing manifest (an explicit reprocess), keeping the old one. */
   replace?: boolean;
-  /** W3C trace context of the code that enqueued this job (OpenTelemetry); absent when tracing is off. */
+  /** A backfill that recomputes only `operators`: the committed manifest (by its sha256) it builds on. */
+  base?: { manifestSha256: string };
   trace?: Record<string, string> | undefined;
 }
 
-export interface PartRef {
-  table: string;
-  key: string;
-  rows: number;
-  bytes: number;
-}
-
-export interface StoredObject {
-  key: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface TableObject extends StoredObject {
-  rows: number;
-  /** Nanoseconds as decimal strings; null for an empty file. */
-  minLogTime: string | null;
-  maxLogTime: string | null;
-}
-
-export interface ChannelStats {
-  channelId: number;
-  topic: string;
-  count: number;
-  firstLogTime: string;
-  lastLogTime: string;
-}
-
-export interface Damage {
-  offset: number;
-  reason: string;
-}
-
-/** Bytes a job fetched from storage and the bytes it actually needed (their ratio: read amplification). */
-export interface ReadAccounting {
-  fetched: number;
-  needed: number;
-}
-
-export interface IndexResult {
-  kind: 'index';
-  span: number;
-  read?: ReadAccounting;
-  messages: number;
-  part: PartRef | null;
-  channels: ChannelStats[];
-  damaged: Damage[];
-  /** Where the span's bytes contradict the plan (see SpanReadReport); absent in results of older versions. */
-  mismatches?: string[];
-}
-
-export interface DecodeErrors {
-  channelId: number;
-  count: number;
-  first: string;
-}
-
-export interface ExtractResult {
-  kind: 'extract';
-  span: number;
-  read?: ReadAccounting;
-  parts: PartRef[];
-  blobs: StoredObject[];
-  decodeErrors: DecodeErrors[];
-}
-
-export interface ConvertResult {
-  kind: 'convert';
-  table: string;
-  objects: TableObject[];
-  /** `messages` only: per-channel timing quality (out-of-order messages, gaps). */
-  timing?: ChannelTiming[];
-  /** `attachments`/`metadata` only: records that could not be read. */
-  damaged?: Damage[];
-}
-
-export interface ChannelTiming extends TopicTiming {
-  channelId: number;
-}
+export type {
+  ChannelStats,
+  ChannelTiming,
+  ConvertResult,
+  Damage,
+  DecodeErrors,
+  ExtractResult,
+  IndexResult,
+  OperatorResult,
+  PartRef,
+  ReadAccounting,
+  StoredObject,
+  TableObject,
+} from '../domain/work.ts';
 
 export type CommitOutcome =
   | { status: 'committed'; manifestKey: string }

@@ -11,6 +11,7 @@ import { assertNoEviction } from '../queue/redis.ts';
 import { startWorkerPool } from '../workers/worker-pool.ts';
 import type { Environment } from './environment.ts';
 import { createServices, type Services } from './services.ts';
+import { loadOperatorRegistry } from '../operators/load.ts';
 import { setJobLogger } from '../observability/jobs.ts';
 import { watchQueues } from '../observability/metrics.ts';
 import { startTracing, stopTracing } from '../observability/tracing.ts';
@@ -28,7 +29,7 @@ export interface Pipeline {
 }
 
 export async function startPipeline(config: Config, env: Environment, roles: PipelineRoles, log: Logger): Promise<Pipeline> {
-  const services = createServices(config, env.endpoints);
+  const services = createServices(config, env.endpoints, await loadOperatorRegistry(config.operators));
   try {
     await assertNoEviction(services.queues.connection);
   } catch (error) {

@@ -3,7 +3,7 @@
  * queues, status store and the operator context. Entry points create one and close it.
  */
 import type { Config } from '../config/config.ts';
-import { createOperatorContext, type OperatorContext } from '../operators/context.ts';
+import { createWorkContext, type WorkContext } from '../operators/context.ts';
 import { DeadLetters } from '../queue/dead-letters.ts';
 import { Queues } from '../queue/queues.ts';
 import { RecordingStatusStore } from '../status/recording-status.ts';
@@ -11,13 +11,17 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import { S3Store } from '../storage/s3-store.ts';
 import type { S3Credentials } from '../embedded/s3-credentials.ts';
 import { storeMetrics } from '../observability/metrics.ts';
+import type { OperatorRegistry } from '../operators/registry.ts';
+import { join } from 'node:path';
 
 export interface Services {
   config: Config;
   store: ObjectStore;
   queues: Queues;
   status: RecordingStatusStore;
-  operators: OperatorContext;
+  work: WorkContext;
+  /** Every operator this process knows: the built-ins and MCAPFLOW_OPERATORS. */
+  registry: OperatorRegistry;
   deadLetters: DeadLetters;
   /** Stops consuming; running jobs get `drainTimeoutMs` to finish before they are handed back. */
   close(drainTimeoutMs?: number): Promise<void>;
@@ -42,7 +46,7 @@ export function createStore(config: Config, endpoints: ServiceEndpoints): S3Stor
   });
 }
 
-export function createServices(config: Config, endpoints: ServiceEndpoints): Services {
+export function createServices(config: Config, endpoints: ServiceEndpoints, registry: OperatorRegistry): Services {
   const store = createStore(config, endpoints);
   const queues = new Queues({
     redisUrl: endpoints.redisUrl,
@@ -55,20 +59,24 @@ export function createServices(config: Config, endpoints: ServiceEndpoints): Ser
     maxStalledCount: config.maxStalledCount,
   });
   const status = new RecordingStatusStore(queues.connection, queues.keys);
-  const operators = createOperatorContext(store, {
+  const operators = createWorkContext(store, {
     derivedBucket: config.derivedBucket,
     maxRecordBytes: config.maxRecordBytes,
     maxChunkBytes: config.maxChunkBytes,
     blobThresholdBytes: config.blobThresholdBytes,
+    blobStorage: config.blobStorage,
     parquetTargetBytes: config.parquetTargetBytes,
     parquetRowGroupRows: config.parquetRowGroupRows,
+    sql: { tempDir: join(config.home, 'tmp', 'operators'), memoryMb: config.queryMemoryMb, threads: config.queryThreads },
+    cacheDir: join(config.home, 'cache'),
   });
   return {
     config,
     store,
     queues,
     status,
-    operators,
+    work: operators,
+    registry,
     deadLetters: new DeadLetters(queues, { maxEntries: config.dlqMaxEntries, maxEntryBytes: config.dlqMaxEntryBytes }),
     async close(drainTimeoutMs = config.drainTimeoutMs) {
       await queues.close(drainTimeoutMs);

@@ -4,15 +4,15 @@
  */
 import type { Job, Worker } from 'bullmq';
 import { describeError } from '../errors.ts';
-import { runConvert } from '../operators/convert-op.ts';
-import { runExtract } from '../operators/extract-op.ts';
-import { runIndex } from '../operators/index-op.ts';
+import { runConvert, runRecordingOperator } from './convert.ts';
+import { runExtract } from './extract.ts';
+import { runIndex } from './index-job.ts';
 import { isChildFailure } from '../queue/dead-letters.ts';
-import type { CommitJobData, ConvertJobData, PipelineQueue, SpanJobData } from '../queue/jobs.ts';
+import type { CommitJobData, ConvertJobData, OperatorJobData, PipelineQueue, SpanJobData } from '../queue/jobs.ts';
 import { WORKER_ID } from '../queue/queues.ts';
 import type { Services } from '../runtime/services.ts';
 import { processCommit } from './commit.ts';
-import { countJob } from '../observability/metrics.ts';
+import { countJob, registerOperatorLabels } from '../observability/metrics.ts';
 
 export interface PoolOptions {
   concurrency: number;
@@ -67,17 +67,31 @@ async function recordFailure(services: Services, recordingId: string, reason: st
 }
 
 export function startWorkerPool(services: Services, options: PoolOptions): Worker[] {
-  const { queues, operators } = services;
+  const { queues, work, registry } = services;
+  registerOperatorLabels(registry.all().map((o) => o.name));
   const workers = [
-    queues.worker<SpanJobData, unknown>('index', async (job) => runIndex(operators, await operators.loadPlan(job.data.planKey), job.data.span), {
+    queues.worker<SpanJobData, unknown>('index', async (job) => runIndex(work, registry, await work.loadPlan(job.data.planKey), job.data.span), {
       concurrency: options.concurrency,
     }),
-    queues.worker<SpanJobData, unknown>('extract', async (job) => runExtract(operators, await operators.loadPlan(job.data.planKey), job.data.span), {
-      concurrency: options.concurrency,
-    }),
-    queues.worker<ConvertJobData, unknown>(
+    queues.worker<SpanJobData, unknown>(
+      'extract',
+      async (job) => runExtract(work, registry, await work.loadPlan(job.data.planKey), job.data.span, job.data.operators),
+      {
+        concurrency: options.concurrency,
+      },
+    ),
+    // Convert jobs write a span operator's table; operator jobs run a recording operator.
+    queues.worker<ConvertJobData | OperatorJobData, unknown>(
       'convert',
-      async (job) => runConvert(operators, await operators.loadPlan(job.data.planKey), job.data.table, job.data.parts),
+      async (job) => {
+        const plan = await work.loadPlan(job.data.planKey);
+        if (job.name === 'operator') {
+          const data = job.data as OperatorJobData;
+          return runRecordingOperator(work, registry, plan, data.operator, data.inputs);
+        }
+        const data = job.data as ConvertJobData;
+        return runConvert(work, registry, plan, data.table, data.operator, data.parts);
+      },
       { concurrency: options.concurrency },
     ),
     queues.worker<CommitJobData, unknown>('commit', (job, token) => processCommit(services, job, token), { concurrency: options.concurrency }),

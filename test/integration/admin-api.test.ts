@@ -132,7 +132,7 @@ describe('recordings and queues', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ recording_id: talkerId, status: 'committed', reason: null, errors: [] });
     expect(body.topics.find((t: { topic: string }) => t.topic === '/topic')).toMatchObject({ messages: 10, table: 'std_msgs_msg_String' });
-    expect(body.manifest.tables.messages.length).toBeGreaterThan(0);
+    expect(body.manifest.tables.messages.objects.length).toBeGreaterThan(0);
     expect((await admin.call('GET', '/v1/recordings/0123456789abcdef0123456789abcdef')).status).toBe(404);
     expect((await admin.call('GET', '/v1/recordings/not-an-id')).status).toBe(400);
   });
@@ -163,14 +163,15 @@ describe('dead letters through the API', () => {
     await waitForFinal(admin.harness.services, ids, { timeoutMs: 30_000 });
     const deadline = Date.now() + 30_000;
     let list = await admin.call('GET', '/v1/dlq');
-    while (list.body.count < 4 && Date.now() < deadline) {
+    // Each recording's extract job reads the chunk (index jobs read only the message indexes after it).
+    while (list.body.count < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       list = await admin.call('GET', '/v1/dlq');
     }
-    expect(list.body.count).toBe(4);
+    expect(list.body.count).toBe(2);
     const recording = await admin.call('GET', `/v1/recordings/${ids[0]}`);
     expect(recording.body.status).toBe('failed');
-    expect(recording.body.errors).toHaveLength(2);
+    expect(recording.body.errors).toHaveLength(1);
 
     proxy.rule = () => 'pass';
     const entryOfA = list.body.items.find((l: { recordingId: string }) => l.recordingId === ids[0]);

@@ -47,10 +47,11 @@ async function lettersOf(recordingId: string, expected: number) {
 
 describe('dead-letter queue', () => {
   it('files exhausted jobs with their input and attempts, commits nothing, and commits after a retry', async () => {
-    // Span reads of this one object fail: its only chunk starts at byte 45.
+    // Span reads of this one object fail: its only chunk starts at byte 45 (extract), its
+    // message indexes at 3010 (index).
     const spanRead = (req: { method?: string; url?: string; headers: Record<string, unknown> }) => {
       const range = /bytes=(\d+)-(\d+)/.exec(String(req.headers.range ?? ''));
-      return req.method === 'GET' && (req.url ?? '').includes('/raw/dlq/') && range !== null && Number(range[1]) === 45;
+      return req.method === 'GET' && (req.url ?? '').includes('/raw/dlq/') && range !== null && [45, 3010].includes(Number(range[1]));
     };
     proxy.rule = (req) => (spanRead(req) ? 'error503' : 'pass');
 
@@ -96,7 +97,7 @@ describe('dead-letter queue', () => {
   });
 
   it('discards an entry on request', async () => {
-    proxy.rule = (req) => ((req.url ?? '').includes('/raw/discard/') && /bytes=45-/.test(String(req.headers.range ?? '')) ? 'error500' : 'pass');
+    proxy.rule = (req) => ((req.url ?? '').includes('/raw/discard/') && /bytes=(45|3010)-/.test(String(req.headers.range ?? '')) ? 'error500' : 'pass');
     const key = 'discard/talker.mcap';
     const { store } = harness.services;
     await store.put(harness.config.rawBucket, key, readFileSync(fixture('talker').path));

@@ -136,7 +136,7 @@ describe('structured logs', () => {
       if (!(line.kind === 'ingest' && line.msg === 'job started')) expect(line.recording_id, JSON.stringify(line)).toMatch(/^[0-9a-f]{32}$/);
     }
     const completed = jobLines.filter((l) => l.msg === 'job completed');
-    expect(new Set(completed.map((l) => l.kind))).toEqual(new Set(['ingest', 'index', 'extract', 'convert', 'commit']));
+    expect(new Set(completed.map((l) => l.kind))).toEqual(new Set(['ingest', 'index', 'extract', 'convert', 'operator', 'commit']));
     for (const line of completed.filter((l) => l.kind !== 'ingest')) expect(line.recording_id).toBe(committed!.recording_id);
     const ingestOfJunk = completed.find((l) => l.kind === 'ingest' && l.recording_id === quarantined!.recording_id);
     expect(ingestOfJunk).toMatchObject({ outcome: 'quarantined', reason: expect.stringMatching(/MCAP/i) });

@@ -186,7 +186,7 @@ describe.skipIf(!available)('Grafana dashboard and alerts against a real Prometh
 
     proxy.rule = (req) => {
       const range = /bytes=(\d+)-/.exec(String(req.headers.range ?? ''));
-      return req.method === 'GET' && (req.url ?? '').includes('/raw/dlq/') && range !== null && Number(range[1]) === 45 ? 'error503' : 'pass';
+      return req.method === 'GET' && (req.url ?? '').includes('/raw/dlq/') && range !== null && [45, 3010].includes(Number(range[1])) ? 'error503' : 'pass';
     };
     const failing = async () => {
       const { store } = harness.services;

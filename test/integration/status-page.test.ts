@@ -35,7 +35,7 @@ describe.skipIf(!haveChromium)('status page in a browser', () => {
     );
     committedId = (await admin.harness.process(fixture('talker').path)).recording_id;
     // A second recording whose span reads fail until the fault is lifted: it lands in the DLQ.
-    proxy.rule = (req) => ((req.url ?? '').includes('/raw/page/') && /bytes=45-/.test(String(req.headers.range ?? '')) ? 'error503' : 'pass');
+    proxy.rule = (req) => ((req.url ?? '').includes('/raw/page/') && /bytes=(45|3010)-/.test(String(req.headers.range ?? '')) ? 'error503' : 'pass');
     const { store } = admin.harness.services;
     await store.put('raw', 'page/failing.mcap', readFileSync(fixture('talker').path));
     const info = (await store.head('raw', 'page/failing.mcap'))!;

@@ -54,7 +54,7 @@ describe('tracing', () => {
     expect(summary.status).toBe('committed');
     const id = summary.recording_id;
     const commitJob = await harness.services.queues.queue('commit').getJob(`${id}-commit`);
-    const plan: RecordingPlan = await harness.services.operators.loadPlan(commitJob!.data.planKey);
+    const plan: RecordingPlan = await harness.services.work.loadPlan(commitJob!.data.planKey);
     expect(plan.spans.length).toBeGreaterThan(1);
 
     // The commit's span ends just after it sets the status: wait for it.
@@ -71,7 +71,11 @@ describe('tracing', () => {
     expect(traceIds.size).toBe(1);
     const traceId = [...traceIds][0]!;
     const trace = all.filter((s) => s.spanContext().traceId === traceId);
-    const named = (name: string) => trace.filter((s) => s.name === name);
+    // Operator jobs run in the convert queue: their spans are `process convert` of job kind `operator`.
+    const named = (name: string) =>
+      name === 'process operator'
+        ? trace.filter((s) => s.name === 'process convert' && attr(s, 'mcapflow.job.kind') === 'operator')
+        : trace.filter((s) => s.name === name && attr(s, 'mcapflow.job.kind') !== 'operator');
 
     // The root: the object-created event of the uploaded object.
     const roots = trace.filter((s) => s.parentSpanContext === undefined);
@@ -84,10 +88,13 @@ describe('tracing', () => {
     expect(named('process ingest')).toHaveLength(1);
     expect(named('process index')).toHaveLength(plan.spans.length);
     expect(named('process extract')).toHaveLength(plan.spans.length);
-    expect(named('process convert')).toHaveLength(plan.tables.length + 1);
+    // A convert per span-operator table: messages, chunks, odometry_events and the schema tables.
+    expect(named('process convert')).toHaveLength(plan.tables.length + 3);
+    // The recording operators: attachments and metadata from the start, imu_windows once its input is converted.
+    expect(named('process operator')).toHaveLength(3);
     expect(named('process commit').length).toBeGreaterThanOrEqual(1);
     expect(committedSpan()).toBeDefined();
-    expect(trace.length).toBe(2 + 2 * plan.spans.length + plan.tables.length + 1 + named('process commit').length);
+    expect(trace.length).toBe(2 + 2 * plan.spans.length + plan.tables.length + 3 + 3 + named('process commit').length);
     for (const span of trace.filter((s) => s !== root)) expect(attr(span, 'mcapflow.recording.id'), span.name).toBe(id);
 
     // Parent links: event → ingest → span jobs and commit → converts.
@@ -98,6 +105,7 @@ describe('tracing', () => {
     for (const span of [...named('process index'), ...named('process extract'), ...named('process commit')])
       expect(parentName(span), span.name).toBe('process ingest');
     for (const span of named('process convert')) expect(parentName(span)).toBe('process commit');
+    expect(named('process operator').map(parentName).sort()).toEqual(['process commit', 'process ingest', 'process ingest']);
 
     // Attributes: planning reads, span offsets and bytes, rows written.
     expect(attr(ingest, 'mcapflow.plan.spans')).toBe(plan.spans.length);
@@ -111,15 +119,16 @@ describe('tracing', () => {
         expect(attr(span, 'mcapflow.span.index')).toBe(planned.index);
         expect(attr(span, 'mcapflow.span.start')).toBe(planned.start);
         expect(attr(span, 'mcapflow.span.end')).toBe(planned.end);
-        // The span's one GET, or 0 when this job took the bytes its partner job had fetched.
-        expect([0, planned.end - planned.start]).toContain(attr(span, 'mcapflow.bytes.fetched'));
-        expect(attr(span, 'mcapflow.bytes.needed')).toBe(planned.segments.reduce((n, s) => n + s.length, 0));
+        // Extract: the span's one GET, of which it needs the chunks. Index: only the message indexes.
+        const messageIndexes = planned.segments.reduce((n, s) => n + (s.messageIndex?.length ?? 0), 0);
+        expect(attr(span, 'mcapflow.bytes.fetched')).toBe(kind === 'extract' ? planned.end - planned.start : messageIndexes);
+        expect(attr(span, 'mcapflow.bytes.needed')).toBe(kind === 'extract' ? planned.segments.reduce((n, s) => n + s.length, 0) : messageIndexes);
       });
     }
     const indexed = named('process index').reduce((n, s) => n + Number(attr(s, 'mcapflow.messages')), 0);
     expect(indexed).toBe(run.messages);
     const converted = named('process convert');
-    expect(converted.map((s) => attr(s, 'mcapflow.table')).sort()).toEqual(['messages', ...plan.tables].sort());
+    expect(converted.map((s) => attr(s, 'mcapflow.table')).sort()).toEqual(['chunks', 'messages', 'odometry_events', ...plan.tables].sort());
     const messagesTable = converted.find((s) => attr(s, 'mcapflow.table') === 'messages')!;
     expect(attr(messagesTable, 'mcapflow.rows')).toBe(run.messages);
     expect(attr(messagesTable, 'mcapflow.bytes.written')).toBeGreaterThan(0);

@@ -86,7 +86,7 @@ describe('planColumns on generated schemas', () => {
     const data = columns.find((c) => c.source === 'data')!;
     expect(data.plan.kind).toBe('blob');
     expect(arrowType(data.plan)).toBe(BLOB_TYPE);
-    expect(BLOB_TYPE.children.map((f) => f.name)).toEqual(['inline', 'uri', 'offset', 'length', 'sha256']);
+    expect(BLOB_TYPE.children.map((f) => f.name)).toEqual(['inline', 'uri', 'offset', 'length', 'sha256', 'chunk_offset']);
   });
 
   it('plans nested message arrays (PointCloud2 fields) as lists of structs', () => {

@@ -5,8 +5,9 @@ import { InvalidManifestError, parseManifest } from '../../src/domain/manifest-s
 
 const ID = 'aaaabbbbccccddddeeeeffff00001111';
 
-function manifest(): Manifest {
-  const written: Omit<Manifest, 'planner_note'> = {
+/** A manifest as mcapflow wrote it before operators (format 1): tables were plain object lists. */
+function v1(): Record<string, any> {
+  const written = {
     format: 'mcapflow.manifest/1',
     recording_id: ID,
     source: { uri: 's3://raw/r.mcap', bucket: 'raw', key: 'r.mcap', size: 3000, etag: 'e1', sha256: null },
@@ -57,8 +58,18 @@ function manifest(): Manifest {
     },
     blobs: [],
   };
-  // Written by the commit since the planner notes arrived; older manifests lack it.
-  return Object.assign(written, { planner_note: null });
+  return written;
+}
+
+function manifest(): Manifest {
+  const old = v1();
+  const objects = old.tables.sensor_msgs_msg_Imu;
+  return {
+    ...(old as Omit<Manifest, 'format' | 'tables' | 'planner_note'>),
+    format: 'mcapflow.manifest/2',
+    planner_note: null,
+    tables: { sensor_msgs_msg_Imu: { operator: 'schema-tables@3', params: '0', fingerprint: 'f'.repeat(64), sort_keys: ['log_time'], rows: 2, objects } },
+  };
 }
 
 const problem = (text: string, id = ID) => {
@@ -77,23 +88,29 @@ describe('parseManifest', () => {
   });
 
   it('reads manifests written before the topic timing fields and planner_note existed', () => {
-    const old = JSON.parse(serializeManifest(manifest())) as Record<string, any>;
-    delete old.planner_note;
+    const old = v1();
     for (const f of ['out_of_order', 'gaps', 'median_period_ns', 'max_gap_ns']) delete old.topics[0][f];
     expect(parseManifest(JSON.stringify(old), ID).topics[0]).toMatchObject({ out_of_order: 0, gaps: 0, median_period_ns: null, max_gap_ns: null });
   });
 
+  it('reads format-1 manifests as format 2, their tables made by no operator this code has', () => {
+    const read = parseManifest(JSON.stringify(v1()), ID);
+    expect(read).toMatchObject({ format: 'mcapflow.manifest/2', planner_note: null });
+    expect(read.tables.sensor_msgs_msg_Imu).toMatchObject({ operator: 'v1', rows: 2, objects: v1().tables.sensor_msgs_msg_Imu });
+  });
+
   it('refuses what is not JSON, another format, missing fields, unsafe names and keys, with the reason', () => {
     expect(problem('{ not json')).toMatch(/is not JSON/);
-    expect(problem(JSON.stringify({ ...manifest(), format: 'mcapflow.manifest/2' }))).toMatch(
-      /format "mcapflow.manifest\/2"; this version reads mcapflow.manifest\/1/,
+    expect(problem(JSON.stringify({ ...manifest(), format: 'mcapflow.manifest/3' }))).toMatch(
+      /format "mcapflow.manifest\/3"; this version reads mcapflow.manifest\/2 and mcapflow.manifest\/1/,
     );
-    expect(problem(JSON.stringify({ format: 'mcapflow.manifest/1', recording_id: ID }))).toMatch(/source.*expected object/);
-    expect(problem(JSON.stringify({ ...manifest(), tables: { 'a(b': [] } }))).toMatch(/tables.*must be a table name/);
-    expect(problem(JSON.stringify({ ...manifest(), tables: { 'x"; DROP TABLE y; --': [] } }))).toMatch(/must be a table name/);
+    expect(problem(JSON.stringify({ format: 'mcapflow.manifest/2', recording_id: ID }))).toMatch(/source.*expected object/);
+    const table = manifest().tables.sensor_msgs_msg_Imu!;
+    expect(problem(JSON.stringify({ ...manifest(), tables: { 'a(b': table } }))).toMatch(/tables.*must be a table name/);
+    expect(problem(JSON.stringify({ ...manifest(), tables: { 'x"; DROP TABLE y; --': table } }))).toMatch(/must be a table name/);
     const topics = [{ ...manifest().topics[0], table: 'Bad Name' }];
     expect(problem(JSON.stringify({ ...manifest(), topics }))).toMatch(/topics\.0\.table: must be a table name/);
-    const escaping = { sensor_msgs_msg_Imu: [{ ...manifest().tables.sensor_msgs_msg_Imu![0], key: '../../etc/passwd' }] };
+    const escaping = { sensor_msgs_msg_Imu: { ...table, objects: [{ ...table.objects[0], key: '../../etc/passwd' }] } };
     expect(problem(JSON.stringify({ ...manifest(), tables: escaping }))).toMatch(/not a safe object key/);
     expect(problem(serializeManifest(manifest()), '0'.repeat(32))).toMatch(/names recording aaaa.*not the 0000/);
   });

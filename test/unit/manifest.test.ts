@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildManifest, serializeManifest, type ManifestInputs } from '../../src/domain/manifest.ts';
 import { buildPlan, type ClassifyChannel, type RecordingPlan } from '../../src/domain/plan.ts';
-import type { ConvertResult, ExtractResult, IndexResult } from '../../src/queue/jobs.ts';
+import type { ConvertResult, ExtractResult, IndexResult } from '../../src/domain/work.ts';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -44,53 +44,45 @@ function plan(damage: string[] = []): RecordingPlan {
   });
 }
 
-const index: IndexResult[] = [
-  {
-    kind: 'index',
-    span: 0,
-    messages: 15,
-    part: null,
-    channels: [
-      { channelId: 1, topic: '/imu', count: 10, firstLogTime: '9', lastLogTime: '95' },
-      { channelId: 2, topic: '/chatter', count: 5, firstLogTime: '20', lastLogTime: '80' },
-    ],
-    damaged: [],
-  },
-  {
-    kind: 'index',
-    span: 1,
-    messages: 13,
-    part: null,
-    channels: [
-      { channelId: 1, topic: '/imu', count: 12, firstLogTime: '100', lastLogTime: '199' },
-      { channelId: 3, topic: '/weird', count: 1, firstLogTime: '150', lastLogTime: '150' },
-    ],
-    damaged: [],
-  },
-  {
-    kind: 'index',
-    span: 2,
-    messages: 4,
-    part: null,
-    channels: [{ channelId: 2, topic: '/chatter', count: 4, firstLogTime: '10', lastLogTime: '250' }],
-    damaged: [{ offset: 2100, reason: 'chunk at offset 2100 CRC mismatch (stored 1, computed 2)' }],
-  },
-];
-
+/** What each span's extract read: per-channel counts, blobs, decode errors, damage. */
 const extract: ExtractResult[] = [
   {
     kind: 'extract',
     span: 0,
+    operators: ['messages@2'],
     parts: [],
     blobs: [{ key: 'objects/blobs/cc/cc01.bin', bytes: 10, sha256: 'c'.repeat(64) }],
+    channels: [
+      { channelId: 1, count: 10, firstLogTime: '9', lastLogTime: '95' },
+      { channelId: 2, count: 5, firstLogTime: '20', lastLogTime: '80' },
+    ],
+    damaged: [],
+    mismatches: [],
     decodeErrors: [{ channelId: 2, count: 2, first: 'bad string' }],
   },
-  { kind: 'extract', span: 1, parts: [], blobs: [{ key: 'objects/blobs/aa/aa01.bin', bytes: 20, sha256: 'a'.repeat(64) }], decodeErrors: [] },
+  {
+    kind: 'extract',
+    span: 1,
+    operators: ['messages@2'],
+    parts: [],
+    blobs: [{ key: 'objects/blobs/aa/aa01.bin', bytes: 20, sha256: 'a'.repeat(64) }],
+    channels: [
+      { channelId: 1, count: 12, firstLogTime: '100', lastLogTime: '199' },
+      { channelId: 3, count: 1, firstLogTime: '150', lastLogTime: '150' },
+    ],
+    damaged: [],
+    mismatches: [],
+    decodeErrors: [],
+  },
   {
     kind: 'extract',
     span: 2,
+    operators: ['messages@2'],
     parts: [],
     blobs: [],
+    channels: [{ channelId: 2, count: 4, firstLogTime: '10', lastLogTime: '250' }],
+    damaged: [{ offset: 2100, reason: 'chunk at offset 2100 CRC mismatch (stored 1, computed 2)' }],
+    mismatches: [],
     decodeErrors: [
       { channelId: 2, count: 3, first: 'bad string' },
       { channelId: 1, count: 1, first: 'short' },
@@ -98,15 +90,19 @@ const extract: ExtractResult[] = [
   },
 ];
 
+const index: IndexResult[] = [];
+
 const convert: ConvertResult[] = [
   {
     kind: 'convert',
     table: 'std_msgs_msg_String',
+    operator: 'schema-tables@3',
     objects: [{ key: 'objects/tables/bb/bb.parquet', bytes: 500, sha256: 'b'.repeat(64), rows: 9, minLogTime: '10', maxLogTime: '250' }],
   },
   {
     kind: 'convert',
     table: 'sensor_msgs_msg_Imu',
+    operator: 'schema-tables@3',
     objects: [{ key: 'objects/tables/dd/dd.parquet', bytes: 900, sha256: 'd'.repeat(64), rows: 22, minLogTime: '9', maxLogTime: '199' }],
   },
 ];
@@ -116,10 +112,11 @@ function inputs(overrides: Partial<ManifestInputs> = {}): ManifestInputs {
     plan: plan(),
     planKey: 'objects/plans/ee/ee.json',
     derivedBucket: 'derived',
-    operators: { index: 'index@1', extract: 'extract@2' },
+    operators: { messages: 'messages@2#0', 'schema-tables': 'schema-tables@3#0' },
     index,
     extract,
     convert,
+    describe: (_table, operator) => ({ operator, params: '0', fingerprint: 'f'.repeat(64), sortKeys: ['log_time'] }),
     ...overrides,
   };
 }
@@ -166,22 +163,29 @@ describe('buildManifest', () => {
   it('describes the source and points table objects and blobs at the derived bucket', () => {
     const manifest = buildManifest(inputs());
     expect(manifest.source).toEqual({ uri: 's3://raw/runs/r1.mcap', bucket: 'raw', key: 'runs/r1.mcap', size: 3000, etag: 'e1', sha256: null });
-    expect(manifest.tables.sensor_msgs_msg_Imu).toEqual([
-      {
-        key: 'objects/tables/dd/dd.parquet',
-        uri: 's3://derived/objects/tables/dd/dd.parquet',
-        rows: 22,
-        bytes: 900,
-        sha256: 'd'.repeat(64),
-        min_log_time: '9',
-        max_log_time: '199',
-      },
-    ]);
+    expect(manifest.tables.sensor_msgs_msg_Imu).toEqual({
+      operator: 'schema-tables@3',
+      params: '0',
+      fingerprint: 'f'.repeat(64),
+      sort_keys: ['log_time'],
+      rows: 22,
+      objects: [
+        {
+          key: 'objects/tables/dd/dd.parquet',
+          uri: 's3://derived/objects/tables/dd/dd.parquet',
+          rows: 22,
+          bytes: 900,
+          sha256: 'd'.repeat(64),
+          min_log_time: '9',
+          max_log_time: '199',
+        },
+      ],
+    });
     expect(manifest.blobs.map((b) => b.uri)).toEqual(['s3://derived/objects/blobs/aa/aa01.bin', 's3://derived/objects/blobs/cc/cc01.bin']);
   });
 
   it('is not recovered when nothing was damaged', () => {
-    const manifest = buildManifest(inputs({ index: index.map((r) => ({ ...r, damaged: [] })) }));
+    const manifest = buildManifest(inputs({ extract: extract.map((r) => ({ ...r, damaged: [] })) }));
     expect(manifest).toMatchObject({ recovered: false, reason: null, damage: [] });
   });
 
@@ -192,8 +196,8 @@ describe('buildManifest', () => {
       'skipped the chunk at offset 2100: zstd chunk does not decompress',
       'the file is truncated: it ends inside a record at offset 2950, losing the last 50 bytes (no footer or summary)',
     ]);
-    const repeated = [...index, { ...index[2]!, span: 2 }];
-    const manifest = buildManifest(inputs({ plan: damagedPlan, index: repeated }));
+    const repeated = [...extract, { ...extract[2]!, span: 2 }];
+    const manifest = buildManifest(inputs({ plan: damagedPlan, extract: repeated }));
     expect(manifest.damage).toEqual([
       'the file is truncated: it ends inside a record at offset 2950, losing the last 50 bytes (no footer or summary)',
       'skipped the chunk at offset 2100: chunk at offset 2100 CRC mismatch (stored 1, computed 2)',
@@ -212,8 +216,11 @@ describe('serializeManifest', () => {
       const text = serializeManifest(
         buildManifest(
           inputs({
-            index: shuffled(index, seed).map((r) => ({ ...r, channels: shuffled(r.channels, seed + 7) })),
-            extract: shuffled(extract, seed + 1).map((r) => ({ ...r, decodeErrors: shuffled(r.decodeErrors, seed + 3) })),
+            extract: shuffled(extract, seed + 1).map((r) => ({
+              ...r,
+              channels: shuffled(r.channels, seed + 7),
+              decodeErrors: shuffled(r.decodeErrors, seed + 3),
+            })),
             convert: shuffled(convert, seed + 2),
           }),
         ),
@@ -227,7 +234,7 @@ describe('serializeManifest', () => {
     expect(text.endsWith('}\n')).toBe(true);
     const parsed = JSON.parse(text) as { tables: Record<string, unknown>; format: string };
     expect(Object.keys(parsed.tables)).toEqual(['sensor_msgs_msg_Imu', 'std_msgs_msg_String']);
-    expect(parsed.format).toBe('mcapflow.manifest/1');
+    expect(parsed.format).toBe('mcapflow.manifest/2');
   });
 
   it('changes when a result changes', () => {

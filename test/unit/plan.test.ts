@@ -139,7 +139,7 @@ describe('buildPlan', () => {
   it('carries source, profile, planner and damage through unchanged', () => {
     const plan = buildPlan(inputs({ planner: 'scan' }));
     expect(plan).toMatchObject({
-      format: 'mcapflow.plan/1',
+      format: 'mcapflow.plan/2',
       recordingId: '0123456789abcdef0123456789abcdef',
       source: { bucket: 'raw', key: 'run.mcap', size: 5000, etag: 'abc' },
       profile: 'ros2',

@@ -114,7 +114,8 @@ describe('scanRecording', () => {
     // Cut right after the last chunk's record (message indexes follow; they are lost too).
     const cut = recording.bytes.subarray(0, lastChunk.offset + lastChunk.length);
     const scanned = await scanRecording(inPieces(cut, 1000), options);
-    expect(scanned.segments).toEqual(summary.segments);
+    const { messageIndex: _lost, ...last } = summary.segments.at(-1)!;
+    expect(scanned.segments).toEqual([...summary.segments.slice(0, -1), last]);
     expect(scanned.damage).toEqual([expect.stringMatching(/truncated.*without a footer/)]);
   });
 

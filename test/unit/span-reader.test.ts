@@ -5,7 +5,8 @@ import { InvalidRecordingError } from '../../src/errors.ts';
 import { decompressChunk } from '../../src/mcap/decompress.ts';
 import { readIndexFromSummary, type RecordingIndex } from '../../src/mcap/recording-index.ts';
 import { forEachRecord, Opcode, parseChannel, parseChunkHeader, parseMessage, parseSchema, type RecordSlot } from '../../src/mcap/records.ts';
-import { readSpan, readSpanStream, type DamagedSegment, type MessageLocation } from '../../src/mcap/span-reader.ts';
+import { readSpan, readSpanStream } from '../../src/mcap/span-reader.ts';
+import type { Damage as DamagedSegment, MessageLocation } from '../../src/domain/work.ts';
 import { buildTestRecording, inPieces, memoryReadable, type TestRecording } from '../helpers/mcap-builders.ts';
 
 const MAX_RECORD = 16 * 1024 * 1024;

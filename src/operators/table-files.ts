@@ -1,0 +1,116 @@
+/**
+ * A table's bytes in storage: span parts (Arrow IPC, in file order) on their way to Parquet, and
+ * the Parquet files themselves — about MCAPFLOW_PARQUET_TARGET_BYTES each, so per recording and
+ * table at most one (the last) is small, rows sorted by the table's sort key so that readers
+ * prune row groups by their statistics.
+ */
+import * as arrow from 'apache-arrow';
+import { emptyTable, tableFromIpc, tableToIpc } from '../columnar/arrow-columns.ts';
+import { encodeParquet } from '../columnar/parquet.ts';
+import { orderBy, takeRows } from '../columnar/take.ts';
+import { objectKey } from '../domain/layout.ts';
+import type { PartRef, TableObject } from '../domain/work.ts';
+import { StorageError } from '../errors.ts';
+import type { TableSpec } from '../sdk/operator.ts';
+import { writeObject, type WorkContext } from './context.ts';
+
+/** The column rows are ordered by: the spec's first sort key, else log_time when present. */
+export function sortColumn(spec: TableSpec): string | undefined {
+  const key = spec.sortKeys?.[0] ?? 'log_time';
+  const field = spec.schema.fields.find((f) => f.name === key);
+  return field !== undefined && arrow.DataType.isInt(field.type) && field.type.bitWidth === 64 ? key : undefined;
+}
+
+/** `table` with its rows in order of `column`; itself when they already are. */
+export function sorted(table: arrow.Table, column: string | undefined): arrow.Table {
+  if (column === undefined || table.numRows < 2) return table;
+  const order = orderBy(table, column);
+  return order === undefined ? table : takeRows(table, order);
+}
+
+/** Smallest and largest value of an Int64 column (log_time), as decimal strings. */
+export function int64Range(table: arrow.Table, column = 'log_time'): { min: string; max: string } | null {
+  const vector = table.getChild(column);
+  if (vector === null || table.numRows === 0 || !arrow.DataType.isInt(vector.type) || vector.type.bitWidth !== 64) return null;
+  let min: bigint | undefined;
+  let max: bigint | undefined;
+  for (const data of vector.data) {
+    const values = data.values as BigInt64Array;
+    for (let i = 0; i < data.length; i++) {
+      const v = values[i]!;
+      if (min === undefined || v < min) min = v;
+      if (max === undefined || v > max) max = v;
+    }
+  }
+  return { min: min!.toString(), max: max!.toString() };
+}
+
+/**
+ * Writes one span's rows of a table as a part, in file order: the `messages` table's order is
+ * what its timing quality (out-of-order messages) is measured on; convert sorts.
+ */
+export async function writePart(ctx: WorkContext, address: string, table: string, rows: arrow.Table): Promise<PartRef> {
+  const stored = await writeObject(ctx, objectKey('parts', address, 'arrow'), tableToIpc(rows), { contentType: 'application/vnd.apache.arrow.stream' });
+  const range = int64Range(rows);
+  return { table, key: stored.key, rows: rows.numRows, bytes: stored.bytes, minLogTime: range?.min ?? null, maxLogTime: range?.max ?? null };
+}
+
+export async function readPart(ctx: WorkContext, part: PartRef): Promise<arrow.Table> {
+  const bytes = await ctx.store.get(ctx.settings.derivedBucket, part.key, 'derived');
+  if (bytes === undefined) throw new StorageError(`part ${part.key} of table ${part.table} is missing`, undefined, true);
+  return tableFromIpc(bytes);
+}
+
+/** Parts, in order, in groups of about `targetBytes`. */
+export function groupParts(parts: readonly PartRef[], targetBytes: number): PartRef[][] {
+  const groups: PartRef[][] = [];
+  let current: PartRef[] = [];
+  let bytes = 0;
+  for (const part of parts) {
+    if (current.length > 0 && bytes + part.bytes > targetBytes) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(part);
+    bytes += part.bytes;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** Writes one Parquet file of a table; `address` names it by everything that shapes its bytes. */
+export async function writeTableFile(ctx: WorkContext, address: string, data: arrow.Table, spec: TableSpec): Promise<TableObject> {
+  const { parquetRowGroupRows } = ctx.settings;
+  const rows = data.numRows === 0 ? emptyTable(spec.schema.fields) : data;
+  const stored = await writeObject(ctx, objectKey('tables', address, 'parquet'), encodeParquet(rows, { rowGroupRows: parquetRowGroupRows }), {
+    contentType: 'application/vnd.apache.parquet',
+  });
+  const range = int64Range(rows);
+  return { ...stored, rows: rows.numRows, minLogTime: range?.min ?? null, maxLogTime: range?.max ?? null };
+}
+
+/**
+ * Parts of one table, in span order, as Parquet files, each sorted by the table's sort column:
+ * when the rows already are (the usual case: recorders write in time order) a file is the
+ * parts' concatenation; else its rows are sorted. `addressOf` names the file of a group of parts.
+ */
+export async function convertParts(
+  ctx: WorkContext,
+  spec: TableSpec,
+  parts: readonly PartRef[],
+  addressOf: (file: number, group: readonly PartRef[]) => string,
+  onTable?: (data: arrow.Table) => void,
+): Promise<TableObject[]> {
+  const column = sortColumn(spec);
+  const groups = parts.length > 0 ? groupParts(parts, ctx.settings.parquetTargetBytes) : [[]];
+  const objects: TableObject[] = [];
+  for (const [file, group] of groups.entries()) {
+    const tables: arrow.Table[] = [];
+    for (const part of group) tables.push(await readPart(ctx, part));
+    for (const t of tables) onTable?.(t);
+    const merged = tables.length > 0 ? new arrow.Table(tables.flatMap((t) => t.batches)) : emptyTable(spec.schema.fields);
+    objects.push(await writeTableFile(ctx, addressOf(file, group), sorted(merged, column), spec));
+  }
+  return objects;
+}
