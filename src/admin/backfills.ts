@@ -255,7 +255,8 @@ export class Backfills {
     await status.set(recordingId, 'queued', { source: `s3://${bucket}/${key}`, reason: null });
     await enqueueIngest(queues, { bucket, key, size: info.size, etag: info.etag, eventTime: (info.lastModified ?? new Date()).toISOString() }, 'backfill', {
       rerun: true,
-      reprocess: manifest !== undefined,
+      // Forced: processed afresh. Otherwise a committed recording reruns only its stale operators (dispatcher/ingest.ts).
+      reprocess: manifest !== undefined && force,
     });
     await this.#redis.sadd(this.#keys.backfillRecordings(id), recordingId);
     return 'enqueued';

@@ -7,14 +7,19 @@
  * itself uses, so tables pass between your code and the engine without copies or surprises.
  */
 import * as arrow from 'apache-arrow';
-import type { MessageOperator, Operator, OperatorParams, TableOperator } from './operator.ts';
+import type { AttachmentOperator, MessageOperator, Operator, RecordOperator, TableOperator } from './operator.ts';
 
 export { arrow };
 export type * from './operator.ts';
 
-/** Checks an operator definition where it is written, so a mistake names the operator at load time. */
-export function defineOperator<P extends OperatorParams, O extends MessageOperator<P> | TableOperator<P>>(operator: O): O;
-export function defineOperator<O extends Operator>(operator: O): O;
+/**
+ * Types an operator definition where it is written: its `inputs.kind` decides what `transform`
+ * is handed (the engine checks everything else when the registry loads it).
+ */
+export function defineOperator(operator: MessageOperator): MessageOperator;
+export function defineOperator(operator: TableOperator): TableOperator;
+export function defineOperator(operator: AttachmentOperator): AttachmentOperator;
+export function defineOperator(operator: RecordOperator): RecordOperator;
 export function defineOperator(operator: Operator): Operator {
   return operator;
 }
