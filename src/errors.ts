@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'OPERATOR_FAILED'
+  | 'PLAN_INVALID'
   | 'INTERNAL';
 
 export class McapflowError extends Error {

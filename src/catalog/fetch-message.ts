@@ -3,7 +3,8 @@
  * where inside; one ranged GET of that chunk and one decompression give it back, decoded.
  */
 import type { Manifest } from '../domain/manifest.ts';
-import type { RecordingPlan } from '../domain/plan.ts';
+import { parsePlan } from '../domain/plan-schema.ts';
+import type { MessageLocation } from '../domain/work.ts';
 import { decoderFor } from '../decode/registry.ts';
 import { NotFoundError } from '../errors.ts';
 import { loadDecompressors } from '../mcap/decompress.ts';
@@ -23,11 +24,6 @@ export interface FetchedMessage {
   size: number;
 }
 
-export interface MessageLocation {
-  chunkOffset: number;
-  offsetInChunk: number;
-}
-
 export async function fetchMessage(
   store: ObjectStore,
   cache: ObjectCache,
@@ -35,7 +31,7 @@ export async function fetchMessage(
   location: MessageLocation,
   options: { maxRecordBytes: number },
 ): Promise<FetchedMessage> {
-  const plan = JSON.parse((await cache.read(manifest.plan_key)).toString('utf8')) as RecordingPlan;
+  const plan = parsePlan((await cache.read(manifest.plan_key)).toString('utf8'), manifest.plan_key);
   const segment = plan.spans
     .flatMap((s) => s.segments)
     .find((s) => s.offset === location.chunkOffset || (s.kind === 'records' && location.chunkOffset >= s.offset && location.chunkOffset < s.offset + s.length));

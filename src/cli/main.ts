@@ -11,6 +11,7 @@ import { registerProcess } from './commands/process.ts';
 import { registerQuery } from './commands/query.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSimilar } from './commands/similar.ts';
+import { registerOperators } from './commands/operators.ts';
 
 const USAGE_ERRORS = new Set(['BAD_ARGUMENT', 'CONFIG_INVALID']);
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerCat(program);
   registerSimilar(program);
   registerAdminCommands(program);
+  registerOperators(program);
   registerConfig(program);
   return program;
 }

@@ -3,6 +3,7 @@
  * cache of immutable plans. Operators do all their I/O through this.
  */
 import type { RecordingPlan } from '../domain/plan.ts';
+import { parsePlan } from '../domain/plan-schema.ts';
 import { sha256Hex } from '../domain/hash.ts';
 import { NotFoundError } from '../errors.ts';
 import type { ObjectStore, PutOptions } from '../storage/object-store.ts';
@@ -44,7 +45,7 @@ export function createWorkContext(store: ObjectStore, settings: WorkSettings): W
       if (plan === undefined) {
         plan = store.get(settings.derivedBucket, planKey, 'derived').then((bytes) => {
           if (bytes === undefined) throw new NotFoundError(`plan ${planKey} is missing from bucket ${settings.derivedBucket}`);
-          return JSON.parse(Buffer.from(bytes).toString('utf8')) as RecordingPlan;
+          return parsePlan(Buffer.from(bytes).toString('utf8'), planKey);
         });
         plan.catch(() => plans.delete(planKey));
         if (plans.size >= PLAN_CACHE_LIMIT) plans.delete(plans.keys().next().value!);

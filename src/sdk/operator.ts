@@ -13,6 +13,7 @@
  * - **attachment operators** see the recording's top-level Attachment and Metadata records.
  */
 import type * as arrow from 'apache-arrow';
+import type { MessageLocation } from '../domain/work.ts';
 
 /** A table an operator writes. */
 export interface TableSpec {
@@ -103,13 +104,8 @@ export interface RawMessage {
   data: Uint8Array;
 }
 
-/** Where a message (or a byte range inside one) lives in the recording, to read it again by range. */
-export interface RecordLocation {
-  /** File offset of its Chunk record, or of the Message record itself when it is outside chunks. */
-  chunkOffset: number;
-  /** Offset of the Message record in the chunk's decompressed records (0 outside chunks). */
-  offsetInChunk: number;
-}
+/** Where a message lives in the recording (chunk offset, offset in the chunk), to read it again by range. */
+export type RecordLocation = MessageLocation;
 
 /** What a record operator is handed for one span; built-ins get the engine's internals through it. */
 export interface SpanInfo {

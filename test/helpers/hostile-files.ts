@@ -92,7 +92,7 @@ interface TopicSpec {
 }
 
 /** An indexed MCAP (McapWriter defaults) with the given topics, one channel each. */
-export async function recordingWith(topics: TopicSpec[]): Promise<Uint8Array> {
+export async function recordingWith(topics: TopicSpec[], stepNs = 1_000n): Promise<Uint8Array> {
   const writable = new MemoryWritable();
   const writer = new McapWriter({ writable, chunkSize: 1024 * 1024 });
   await writer.start({ profile: 'ros2', library: 'hostile-files' });
@@ -102,7 +102,7 @@ export async function recordingWith(topics: TopicSpec[]): Promise<Uint8Array> {
     const channelId = await writer.registerChannel({ topic: spec.topic, schemaId, messageEncoding: 'cdr', metadata: new Map() });
     const encode = cdrEncoder(spec.schema.text);
     for (const [i, message] of spec.messages.entries()) {
-      time += 1_000n;
+      time += stepNs;
       await writer.addMessage({ channelId, sequence: i, logTime: time, publishTime: time, data: encode(message) });
     }
   }

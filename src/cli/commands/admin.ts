@@ -21,13 +21,13 @@ export function registerAdminCommands(program: Command): void {
   program
     .command('backfill')
     .description(
-      'Re-process recordings under a bucket prefix through the admin API: list, enqueue with backpressure, skip what is committed by the current operator versions (unless --force). With --wait, follow it until it and its recordings finish.',
+      'Bring recordings under a bucket prefix up to date through the admin API: list, enqueue with backpressure; a committed recording runs only its stale operators (new, or another version or parameters), one that is current is skipped; --force reprocesses everything. With --wait, follow it until it and its recordings finish.',
     )
     .requiredOption('--prefix <prefix>', 'key prefix to list ("" for the whole bucket)')
     .option('--bucket <bucket>', 'bucket (default: MCAPFLOW_RAW_BUCKET)')
     .option('--since <time>', 'only objects modified at or after this ISO 8601 time')
     .option('--until <time>', 'only objects modified before this ISO 8601 time')
-    .option('--force', 'also re-process recordings already committed by the current operator versions')
+    .option('--force', 'reprocess every recording from its MCAP file, current or not')
     .option('--wait', 'wait until the backfill is done and every enqueued recording is final')
     .option('--json', 'print JSON')
     .action(async (options: { prefix: string; bucket?: string; since?: string; until?: string; force?: boolean; wait?: boolean; json?: boolean }) => {

@@ -14,7 +14,7 @@ export const messagesOperator: RecordOperator = {
   version: '2',
   description: 'One row per message: channel, topic, log and publish time, sequence, size, and where it lives in the file.',
   inputs: { kind: 'records' },
-  outputs: () => [SPEC],
+  outputs: [SPEC],
   open(span) {
     const builder = new MessagesBuilder(new Map(span.recording.topics.map((t) => [t.channelId, t.topic])));
     return {
