@@ -5,9 +5,8 @@
 #   docker build --platform linux/amd64 -t mcapflow:0.1.0 .
 #   docker run --rm mcapflow:0.1.0 serve --role worker      # needs REDIS_URL and S3_ENDPOINT
 #
-# linux/amd64 only: package-lock.json carries the linux-x64 DuckDB bindings (the registry this
-# project installs from lacks other platforms' optional binaries), so both stages are pinned to
-# that platform; Docker on arm64 machines builds it under emulation.
+# Pinned to linux/amd64, the platform the image is tested on (the lockfile holds every
+# platform's optional binaries; native addons such as zstd-napi are compiled in the build stage).
 #
 # Base images are pinned to exact versions; Node 20.20.2 is the version the test suite runs on.
 # To pin by digest as well, append @sha256:… (`docker buildx imagetools inspect node:20.20.2-bookworm-slim`).
@@ -30,9 +29,9 @@ ENV npm_config_nodedir=/usr/local \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install`, not `npm ci`: the lockfile lacks other platforms' optional binaries, which
-# npm ci rejects (scripts/ensure-deps.mjs). --omit=dev leaves out tests and type-checking.
-RUN npm install --omit=dev --no-audit --no-fund
+# `npm ci`: exactly the lockfile, which holds every platform's optional binaries.
+# --omit=dev leaves out tests and type-checking.
+RUN npm ci --omit=dev --no-audit --no-fund
 
 # Prove the image can run before it is shipped: load every native or wasm dependency and run a
 # query through DuckDB, then let the CLI itself start (tsx transpiles src/ at run time).

@@ -152,10 +152,10 @@ describe('Dockerfile', () => {
     for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin/mcapflow.js', 'src/cli/main.ts']) expect(inContext(path, ignore), path).toBe(true);
   });
 
-  it('installs production dependencies with npm install (npm ci rejects this lockfile) and builds natives with a toolchain', () => {
+  it('installs production dependencies with npm ci (the lockfile is complete) and builds natives with a toolchain', () => {
     const runs = build.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-    expect(runs.some((r) => /npm install --omit=dev\b/.test(r))).toBe(true);
-    expect(dockerfile).not.toMatch(/^\s*RUN[^\n]*\bnpm ci\b/m);
+    expect(runs.some((r) => /npm ci --omit=dev\b/.test(r))).toBe(true);
+    expect(dockerfile).not.toMatch(/^\s*RUN[^\n]*\bnpm install --omit/m);
     expect(runs.some((r) => /python3 --version/.test(r) && /make --version/.test(r) && /g\+\+ --version/.test(r))).toBe(true);
     expect(runs.some((r) => /npm install --global npm@11\./.test(r)), 'npm 11 honours allowScripts').toBe(true);
     // Installing packages in the runtime stage would defeat the slim image.
@@ -179,7 +179,7 @@ describe('Dockerfile', () => {
       }
     }
     expect(imported.size).toBeGreaterThan(5);
-    for (const [name, file] of imported) expect(pkg.dependencies[name], `${name} (imported by ${file}) is in "dependencies", so npm install --omit=dev installs it`).toBeDefined();
+    for (const [name, file] of imported) expect(pkg.dependencies[name], `${name} (imported by ${file}) is in "dependencies", so npm ci --omit=dev installs it`).toBeDefined();
     expect(pkg.dependencies.tsx, 'bin/mcapflow.js runs src/ through tsx').toBeDefined();
   });
 
