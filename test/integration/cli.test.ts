@@ -184,7 +184,7 @@ describe('mcapflow CLI', () => {
     const similar = await run(['similar', id, '--at', '2026-01-15T09:00:01Z', '--k', '2', '--json']);
     expect(similar.code).toBe(0);
     const answer = JSON.parse(similar.stdout);
-    expect(answer.query).toEqual({ recording_id: id, window_start: '1768467601000000000' });
+    expect(answer.query).toMatchObject({ recording_id: id, topic: '/imu', window_start: '1768467601000000000' });
     expect(answer.neighbours).toHaveLength(2);
   }, 120_000);
 });

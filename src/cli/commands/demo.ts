@@ -108,22 +108,18 @@ export function registerDemo(program: Command): void {
           `SELECT log_time FROM sensor_msgs_msg_Imu WHERE recording_id = '${submitted.recordingId}' ORDER BY abs(angular_velocity.z) DESC LIMIT 1`,
         );
         const at = BigInt(turn.rows[0]![0] as number | string);
-        const similar = await similarWindows(location, {
-          recordingId: submitted.recordingId,
-          table: 'sensor_msgs_msg_Imu',
-          at,
-          windowNs: 1_000_000_000n,
-          k: 3,
-        });
+        const similar = await similarWindows(location, { recordingId: submitted.recordingId, at, k: 3 });
         const start = BigInt(
           (await queryCatalog(location, `SELECT start_time FROM recordings WHERE recording_id = '${submitted.recordingId}'`)).rows[0]![0] as number | string,
         );
         const offset = (ns: string | bigint) => `t+${(Number(BigInt(ns) - start) / 1e9).toFixed(0)}s`;
-        say(`\nSimilarity search (HNSW over per-second IMU features): moments most like the hardest turn at ${offset(similar.query.window_start)}:`);
+        say(
+          `\nSimilarity search (HNSW over the per-second feature vectors of ${similar.table}, ${similar.windows} windows): moments most like the hardest turn at ${offset(similar.query.window_start)}:`,
+        );
         process.stdout.write(
           formatTable(
             ['window', 'recording', 'distance'],
-            similar.neighbours.map((n) => [offset(n.window_start), n.recording_id, n.distance]),
+            similar.neighbours.map((n) => [offset(n.window_start), n.recording_id, n.distance.toFixed(3)]),
             '  ',
           ),
         );

@@ -1,0 +1,132 @@
+/**
+ * Similarity search over the committed per-window feature table: two synthetic robot runs go
+ * through the real pipeline (imu_windows written at ingest), then the search reads that table
+ * through the catalog and answers real windows of the committed recordings, nearest first,
+ * never the query window itself, agreeing with an exhaustive search.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryCatalog, type CatalogLocation } from '../../src/catalog/query-session.ts';
+import { similarWindows } from '../../src/catalog/similarity.ts';
+import { DEFAULT_START_TIME_NS, generateRobotRun } from '../../src/synth/robot-run.ts';
+import { buildTestRecording } from '../helpers/mcap-builders.ts';
+import { startHarness, type Harness } from '../helpers/pipeline-harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mcapflow-similarity-'));
+let harness: Harness | undefined;
+let location: CatalogLocation;
+const robots: string[] = [];
+let noImu = '';
+
+interface Row {
+  key: string;
+  recordingId: string;
+  windowStart: bigint;
+  features: number[];
+}
+let rows: Row[] = [];
+
+const keyOf = (recordingId: string, topic: string, windowStart: string | bigint) => `${recordingId} ${topic} ${windowStart}`;
+
+beforeAll(async () => {
+  harness = await startHarness('similarity', { MCAPFLOW_SPAN_MAX_BYTES: String(512 * 1024) });
+  location = { store: harness.services.store, derivedBucket: harness.config.derivedBucket, home: harness.home };
+  for (const seed of [3, 4]) {
+    const run = await generateRobotRun({ path: join(dir, `robot-${seed}.mcap`), sizeBytes: 6 * 1024 * 1024, seed, chunkSizeBytes: 256 * 1024 });
+    const summary = await harness.process(run.path);
+    expect(summary.status).toBe('committed');
+    robots.push(summary.recording_id);
+  }
+  writeFileSync(join(dir, 'no-imu.mcap'), (await buildTestRecording({ startTime: DEFAULT_START_TIME_NS })).bytes);
+  const plain = await harness.process(join(dir, 'no-imu.mcap'));
+  expect(plain.status).toBe('committed');
+  noImu = plain.recording_id;
+  const table = await queryCatalog(location, 'SELECT recording_id, topic, window_start, features FROM imu_windows');
+  rows = table.rows.map(([recordingId, topic, start, features]) => ({
+    key: keyOf(String(recordingId), String(topic), String(start)),
+    recordingId: String(recordingId),
+    windowStart: BigInt(start as number | string),
+    features: features as number[],
+  }));
+}, 120_000);
+
+afterAll(async () => {
+  await harness?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Euclidean distances between z-normalised vectors of every window to `query`, computed exhaustively. */
+function exhaustive(query: Row): Map<string, number> {
+  const dims = query.features.length;
+  const mean = Array.from({ length: dims }, (_, i) => rows.reduce((s, r) => s + r.features[i]!, 0) / rows.length);
+  const std = mean.map((m, i) => Math.sqrt(rows.reduce((s, r) => s + (r.features[i]! - m) ** 2, 0) / rows.length));
+  const z = (v: number[]) => v.map((x, i) => (std[i]! > 0 ? (x - mean[i]!) / std[i]! : 0));
+  const q = z(query.features);
+  return new Map(rows.map((r) => [r.key, Math.hypot(...z(r.features).map((x, i) => x - q[i]!))]));
+}
+
+describe('similarity search over imu_windows', () => {
+  it('the committed runs have per-window features to search', () => {
+    expect(new Set(rows.map((r) => r.recordingId))).toEqual(new Set(robots));
+    for (const id of robots) expect(rows.filter((r) => r.recordingId === id).length).toBeGreaterThan(3);
+  });
+
+  it('answers the k nearest real windows of the committed recordings, nearest first, without the query window', async () => {
+    const at = DEFAULT_START_TIME_NS + 2_500_000_000n;
+    const answer = await similarWindows(location, { recordingId: robots[0]!, at, k: 5 });
+    expect(answer.table).toBe('imu_windows');
+    expect(answer.windows).toBe(rows.length);
+    expect(answer.query).toEqual({
+      recording_id: robots[0],
+      topic: '/imu',
+      window_start: String(DEFAULT_START_TIME_NS + 2_000_000_000n),
+      window_end: String(DEFAULT_START_TIME_NS + 3_000_000_000n),
+    });
+    const queryKey = keyOf(robots[0]!, '/imu', answer.query.window_start);
+    const keys = answer.neighbours.map((n) => keyOf(n.recording_id, n.topic, n.window_start));
+    expect(keys).toHaveLength(5);
+    expect(keys).not.toContain(queryKey);
+    const known = new Set(rows.map((r) => r.key));
+    for (const key of keys) expect(known.has(key), key).toBe(true);
+    for (const n of answer.neighbours) expect(BigInt(n.window_end) - BigInt(n.window_start)).toBe(1_000_000_000n);
+    const distances = answer.neighbours.map((n) => n.distance);
+    expect(distances).toEqual([...distances].sort((a, b) => a - b));
+    // The same windows and distances as an exhaustive search over the z-normalised vectors.
+    const exact = exhaustive(rows.find((r) => r.key === queryKey)!);
+    const best = [...exact].filter(([key]) => key !== queryKey).sort((a, b) => a[1] - b[1]);
+    expect(keys).toEqual(best.slice(0, 5).map(([key]) => key));
+    answer.neighbours.forEach((n, i) => expect(n.distance).toBeCloseTo(exact.get(keys[i]!)!, 3));
+  });
+
+  it('matches the window on the topic asked for, and says when the recording has no such topic', async () => {
+    const at = DEFAULT_START_TIME_NS + 1_000_000_000n;
+    const answer = await similarWindows(location, { recordingId: robots[1]!, at, k: 2, topic: '/imu' });
+    expect(answer.query).toMatchObject({ recording_id: robots[1], topic: '/imu', window_start: String(at) });
+    await expect(similarWindows(location, { recordingId: robots[1]!, at, k: 2, topic: '/gps' })).rejects.toThrow(
+      /no windows on topic \/gps in table imu_windows; its topics there: \/imu/,
+    );
+  });
+
+  it('says clearly when the recording has no IMU, the time no window, or the table is not a window table', async () => {
+    await expect(similarWindows(location, { recordingId: noImu, at: DEFAULT_START_TIME_NS, k: 3 })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(new RegExp(`recording ${noImu} has no windows in table imu_windows: .*no IMU topic`)),
+    });
+    await expect(similarWindows(location, { recordingId: robots[0]!, at: DEFAULT_START_TIME_NS - 1n, k: 3 })).rejects.toThrow(
+      /has no window in table imu_windows containing \d+ \(outside its windows' span \[/,
+    );
+    await expect(similarWindows(location, { recordingId: robots[0]!, at: DEFAULT_START_TIME_NS, k: 3, table: 'no_such_windows' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(/no committed recording has a table no_such_windows; similarity search reads a per-window feature table/),
+    });
+    await expect(similarWindows(location, { recordingId: robots[0]!, at: DEFAULT_START_TIME_NS, k: 3, table: 'sensor_msgs_msg_Imu' })).rejects.toMatchObject({
+      code: 'BAD_ARGUMENT',
+      message: expect.stringMatching(
+        /table sensor_msgs_msg_Imu lacks columns window_start, window_end, features: similarity search reads a per-window feature table/,
+      ),
+    });
+    await expect(similarWindows(location, { recordingId: 'f'.repeat(32), at: DEFAULT_START_TIME_NS, k: 3 })).rejects.toThrow(/no committed recording f{32}/);
+  });
+});
