@@ -58,6 +58,8 @@ const tableObject = z.object({
   sha256,
   min_log_time: nanoseconds.nullable(),
   max_log_time: nanoseconds.nullable(),
+  // Added with pruning: absent means unknown (the object may hold any topic).
+  topics: z.array(z.string()).nullable().default(null),
 });
 
 function tableNames<T extends z.ZodType>(entry: T) {

@@ -42,6 +42,8 @@ export interface ManifestObject {
   sha256: string;
   min_log_time: string | null;
   max_log_time: string | null;
+  /** Topics whose rows the object holds (sorted); null when unknown or too many to list. */
+  topics: string[] | null;
 }
 
 /** One table of the recording and what made it. */
@@ -160,7 +162,16 @@ function damageSummary(damage: string[]): string | null {
 }
 
 function tableObject(bucket: string, o: TableObject): ManifestObject {
-  return { key: o.key, uri: s3Uri(bucket, o.key), rows: o.rows, bytes: o.bytes, sha256: o.sha256, min_log_time: o.minLogTime, max_log_time: o.maxLogTime };
+  return {
+    key: o.key,
+    uri: s3Uri(bucket, o.key),
+    rows: o.rows,
+    bytes: o.bytes,
+    sha256: o.sha256,
+    min_log_time: o.minLogTime,
+    max_log_time: o.maxLogTime,
+    topics: o.topics,
+  };
 }
 
 function topicsOf(

@@ -48,6 +48,8 @@ export interface TableObject extends StoredObject {
   rows: number;
   minLogTime: string | null;
   maxLogTime: string | null;
+  /** Distinct topics of its rows, sorted; null when it has no topic column or too many to list. */
+  topics: string[] | null;
 }
 
 /** Messages of one channel seen in a span (or claimed by its message indexes). */

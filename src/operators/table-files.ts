@@ -87,7 +87,22 @@ export async function writeTableFile(ctx: WorkContext, address: string, data: ar
     contentType: 'application/vnd.apache.parquet',
   });
   const range = int64Range(rows);
-  return { ...stored, rows: rows.numRows, minLogTime: range?.min ?? null, maxLogTime: range?.max ?? null };
+  return { ...stored, rows: rows.numRows, minLogTime: range?.min ?? null, maxLogTime: range?.max ?? null, topics: topicsOf(rows) };
+}
+
+/** Past this many distinct topics an object's topics are not listed (it is then read for any topic). */
+const MAX_LISTED_TOPICS = 256;
+
+/** The distinct topics of a table's rows, for pruning by topic; null when unknown. */
+export function topicsOf(table: arrow.Table): string[] | null {
+  const column = table.getChild('topic');
+  if (column === null || !arrow.DataType.isUtf8(column.type)) return null;
+  const topics = new Set<string>();
+  for (let i = 0; i < table.numRows; i++) {
+    topics.add(column.get(i) as string);
+    if (topics.size > MAX_LISTED_TOPICS) return null;
+  }
+  return [...topics].sort();
 }
 
 /**

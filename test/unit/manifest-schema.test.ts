@@ -63,7 +63,7 @@ function v1(): Record<string, any> {
 
 function manifest(): Manifest {
   const old = v1();
-  const objects = old.tables.sensor_msgs_msg_Imu;
+  const objects = old.tables.sensor_msgs_msg_Imu.map((o: Record<string, unknown>) => ({ ...o, topics: ['/imu'] }));
   return {
     ...(old as Omit<Manifest, 'format' | 'tables' | 'planner_note'>),
     format: 'mcapflow.manifest/2',
@@ -96,7 +96,11 @@ describe('parseManifest', () => {
   it('reads format-1 manifests as format 2, their tables made by no operator this code has', () => {
     const read = parseManifest(JSON.stringify(v1()), ID);
     expect(read).toMatchObject({ format: 'mcapflow.manifest/2', planner_note: null });
-    expect(read.tables.sensor_msgs_msg_Imu).toMatchObject({ operator: 'v1', rows: 2, objects: v1().tables.sensor_msgs_msg_Imu });
+    expect(read.tables.sensor_msgs_msg_Imu).toMatchObject({
+      operator: 'v1',
+      rows: 2,
+      objects: v1().tables.sensor_msgs_msg_Imu.map((o: object) => ({ ...o, topics: null })),
+    });
   });
 
   it('refuses what is not JSON, another format, missing fields, unsafe names and keys, with the reason', () => {

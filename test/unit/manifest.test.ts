@@ -97,13 +97,13 @@ const convert: ConvertResult[] = [
     kind: 'convert',
     table: 'std_msgs_msg_String',
     operator: 'schema-tables@3',
-    objects: [{ key: 'objects/tables/bb/bb.parquet', bytes: 500, sha256: 'b'.repeat(64), rows: 9, minLogTime: '10', maxLogTime: '250' }],
+    objects: [{ key: 'objects/tables/bb/bb.parquet', bytes: 500, sha256: 'b'.repeat(64), rows: 9, minLogTime: '10', maxLogTime: '250', topics: ['/chatter'] }],
   },
   {
     kind: 'convert',
     table: 'sensor_msgs_msg_Imu',
     operator: 'schema-tables@3',
-    objects: [{ key: 'objects/tables/dd/dd.parquet', bytes: 900, sha256: 'd'.repeat(64), rows: 22, minLogTime: '9', maxLogTime: '199' }],
+    objects: [{ key: 'objects/tables/dd/dd.parquet', bytes: 900, sha256: 'd'.repeat(64), rows: 22, minLogTime: '9', maxLogTime: '199', topics: ['/imu'] }],
   },
 ];
 
@@ -178,6 +178,7 @@ describe('buildManifest', () => {
           sha256: 'd'.repeat(64),
           min_log_time: '9',
           max_log_time: '199',
+          topics: ['/imu'],
         },
       ],
     });
