@@ -4,6 +4,7 @@ import { describeError, isMcapflowError } from '../errors.ts';
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerCat } from './commands/cat.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerExtract } from './commands/extract.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerUpload } from './commands/upload.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerUpload(program);
   registerInspect(program);
   registerCat(program);
+  registerExtract(program);
   registerSimilar(program);
   registerAdminCommands(program);
   registerOperators(program);
