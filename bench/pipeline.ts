@@ -4,13 +4,15 @@
  * `mcapflow serve --role worker` processes talking to that s3rver and to Redis under a private
  * key prefix.
  *
- * Timing: the span queues (index, extract) are paused, the inputs are uploaded (their events
- * run ingest here, which plans each recording and adds its flow), the workers are started and
- * waited for, and then the queues are resumed. The measured window runs from the resume to the
- * completion (BullMQ `finishedOn`) of the last commit job, so it holds all of the workers'
- * processing and none of the upload, planning or process start-up.
+ * Timing: the work queues (index, extract, convert) are paused, the inputs are uploaded (their
+ * events run ingest here, which plans each recording and adds its flow), the workers are
+ * started and waited for, and then the queues are resumed. The measured window runs from the
+ * resume to the completion (BullMQ `finishedOn`) of the last commit job, so it holds all of the
+ * workers' processing and none of the upload, planning or process start-up. (Convert is paused
+ * too: an attachment operator's job is a child of the flow and would otherwise run before the
+ * window opens.)
  *
- *   npx tsx bench/pipeline.ts --file PATH [--file PATH…] [--workers N] [--concurrency C] [--profile DIR] [--messages N]
+ *   npx tsx bench/pipeline.ts --file PATH [--file PATH…] [--workers N] [--concurrency C] [--blob-storage in-place|packs] [--profile DIR] [--messages N]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,13 +24,14 @@ import type { Job } from 'bullmq';
 import { submitFile } from '../src/cli/submit.ts';
 import { jobIds } from '../src/dispatcher/start-flow.ts';
 import type { PipelineQueue } from '../src/queue/jobs.ts';
+import type { Services } from '../src/runtime/services.ts';
 import { FINAL_STATES } from '../src/status/recording-status.ts';
-import { startHarness, TEST_REDIS_URL } from '../test/helpers/pipeline-harness.ts';
+import { startHarness, TEST_REDIS_URL, type Harness } from '../test/helpers/pipeline-harness.ts';
 import { benchPrefix } from './prefix.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/mcapflow.js');
 
-export interface PipelineRunOptions {
+export interface PipelineRunOptions<T = undefined> {
   files: { path: string; bytes: number; messages: number }[];
   workers: number;
   /** Write each worker's CPU profile (`node --cpu-prof`) into this directory. */
@@ -37,6 +40,8 @@ export interface PipelineRunOptions {
   settings?: Record<string, string>;
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** Runs after the measured window, before anything is stopped: look at what the run stored. */
+  inspect?: (services: Services, recordingIds: string[]) => Promise<T>;
 }
 
 export interface KindTiming {
@@ -48,7 +53,7 @@ export interface KindTiming {
   lastFinishS: number;
 }
 
-export interface PipelineRunResult {
+export interface PipelineRunResult<T = undefined> {
   workers: number;
   seconds: number;
   bytes: number;
@@ -69,9 +74,11 @@ export interface PipelineRunResult {
   storage: { readMB: Record<string, number>; writtenMB: number; requests: Record<string, number> } | undefined;
   /** The measured window on the monotonic clock (µs), to cut worker CPU profiles to it. */
   windowUs: { startUs: number; endUs: number };
+  /** What `inspect` returned. */
+  inspected: T | undefined;
 }
 
-function peakRssMiB(pid: number | undefined): number | undefined {
+export function peakRssMiB(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -82,7 +89,7 @@ function peakRssMiB(pid: number | undefined): number | undefined {
 }
 
 /** CPU seconds (user + system, and system alone) a process has used so far, from /proc; undefined off Linux. */
-function cpuSecondsOf(pid: number | undefined): { total: number; system: number } | undefined {
+export function cpuSecondsOf(pid: number | undefined): { total: number; system: number } | undefined {
   if (pid === undefined) return undefined;
   try {
     // Fields after the command name (which is in parentheses and may hold spaces): utime is the 14th field overall, stime the 15th.
@@ -97,7 +104,7 @@ function cpuSecondsOf(pid: number | undefined): { total: number; system: number 
 }
 
 /** Sums the object-storage counters of the workers' Prometheus endpoints. */
-async function storageTraffic(urls: string[]): Promise<PipelineRunResult['storage']> {
+export async function storageTraffic(urls: string[]): Promise<PipelineRunResult['storage']> {
   const readMB: Record<string, number> = {};
   const requests: Record<string, number> = {};
   let written = 0;
@@ -123,7 +130,7 @@ async function storageTraffic(urls: string[]): Promise<PipelineRunResult['storag
 /** USER_HZ: 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
-function stopChild(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+export function stopChild(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
   return new Promise((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done();
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -135,7 +142,70 @@ function stopChild(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
   });
 }
 
-export async function runPipeline(options: PipelineRunOptions): Promise<PipelineRunResult> {
+/** Environment of a `mcapflow serve --role worker` process joining a harness started here. */
+export function workerEnv(harness: Harness, settings: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...settings,
+    MCAPFLOW_HOME: harness.home,
+    MCAPFLOW_PREFIX: harness.config.prefix,
+    REDIS_URL: TEST_REDIS_URL,
+    S3_ENDPOINT: harness.env.endpoints.s3Endpoint!,
+    AWS_ACCESS_KEY_ID: harness.env.endpoints.s3Credentials!.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: harness.env.endpoints.s3Credentials!.secretAccessKey,
+    MCAPFLOW_SPAWN_REDIS: 'false',
+    MCAPFLOW_HTTP_PORT: '0',
+  };
+}
+
+/**
+ * Starts `count` worker processes (pushed onto `into` as they start, so a caller's `finally`
+ * stops them even when one fails to start) and resolves once every one serves, with their
+ * HTTP (metrics) endpoints. Each one's stderr goes to `logDir/worker-<i>.log`.
+ */
+export async function spawnWorkers(
+  harness: Harness,
+  settings: Record<string, string>,
+  count: number,
+  options: { logDir: string; nodeArgs?: string[]; into: ChildProcess[] },
+): Promise<{ urls: string[] }> {
+  const env = workerEnv(harness, settings);
+  const ready: Promise<void>[] = [];
+  const urls: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const i = options.into.length;
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--role', 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    options.into.push(child);
+    const file = createWriteStream(join(options.logDir, `worker-${i}.log`));
+    ready.push(
+      new Promise<void>((ok, fail) => {
+        let seen = '';
+        const timer = setTimeout(() => fail(new Error(`worker ${i} did not start within 60 s`)), 60_000);
+        child.stderr.on('data', (d: Buffer) => {
+          file.write(d);
+          if (seen !== 'ready') {
+            seen += d.toString();
+            if (seen.includes('"msg":"mcapflow serving"')) {
+              const url = /"http":"([^"]+)"/.exec(seen)?.[1];
+              if (url !== undefined) urls.push(url);
+              seen = 'ready';
+              clearTimeout(timer);
+              ok();
+            }
+          }
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          fail(new Error(`worker ${i} exited with ${code}; log: ${join(options.logDir, `worker-${i}.log`)}`));
+        });
+      }),
+    );
+  }
+  await Promise.all(ready);
+  return { urls };
+}
+
+export async function runPipeline<T = undefined>(options: PipelineRunOptions<T>): Promise<PipelineRunResult<T>> {
   const log = options.log ?? (() => {});
   const timeoutMs = options.timeoutMs ?? 300_000;
   const settings = { MCAPFLOW_LOG_LEVEL: 'info', ...options.settings };
@@ -144,8 +214,8 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
   const workers: ChildProcess[] = [];
   try {
     const { queues, status } = harness.services;
-    const spanQueues = [queues.queue('index'), queues.queue('extract')];
-    for (const q of spanQueues) await q.pause();
+    const workQueues = [queues.queue('index'), queues.queue('extract'), queues.queue('convert')];
+    for (const q of workQueues) await q.pause();
 
     // Upload: each upload's event runs ingest in this process, which plans and adds the flow.
     const ids: string[] = [];
@@ -161,58 +231,16 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
     }
 
     // Workers, each announcing itself once its consumers run.
-    const env = {
-      ...process.env,
-      ...settings,
-      MCAPFLOW_HOME: harness.home,
-      MCAPFLOW_PREFIX: harness.config.prefix,
-      REDIS_URL: TEST_REDIS_URL,
-      S3_ENDPOINT: harness.env.endpoints.s3Endpoint!,
-      AWS_ACCESS_KEY_ID: harness.env.endpoints.s3Credentials!.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: harness.env.endpoints.s3Credentials!.secretAccessKey,
-      MCAPFLOW_SPAWN_REDIS: 'false',
-      MCAPFLOW_HTTP_PORT: '0',
-    };
     if (options.profileDir !== undefined) mkdirSync(options.profileDir, { recursive: true });
     const nodeArgs = options.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
-    const ready: Promise<void>[] = [];
-    const urls: string[] = [];
-    for (let i = 0; i < options.workers; i++) {
-      const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--role', 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      workers.push(child);
-      const file = createWriteStream(join(logDir, `worker-${i}.log`));
-      ready.push(
-        new Promise<void>((ok, fail) => {
-          let seen = '';
-          const timer = setTimeout(() => fail(new Error(`worker ${i} did not start within 60 s`)), 60_000);
-          child.stderr.on('data', (d: Buffer) => {
-            file.write(d);
-            if (seen !== 'ready') {
-              seen += d.toString();
-              if (seen.includes('"msg":"mcapflow serving"')) {
-                const url = /"http":"([^"]+)"/.exec(seen)?.[1];
-                if (url !== undefined) urls.push(url);
-                seen = 'ready';
-                clearTimeout(timer);
-                ok();
-              }
-            }
-          });
-          child.once('exit', (code) => {
-            clearTimeout(timer);
-            fail(new Error(`worker ${i} exited with ${code}; log: ${join(logDir, `worker-${i}.log`)}`));
-          });
-        }),
-      );
-    }
-    await Promise.all(ready);
-    log(`${options.workers} worker process(es) ready; resuming the span queues`);
+    const { urls } = await spawnWorkers(harness, settings, options.workers, { logDir, nodeArgs, into: workers });
+    log(`${options.workers} worker process(es) ready; resuming the work queues`);
 
     const cpuBefore = workers.map((w) => cpuSecondsOf(w.pid) ?? { total: 0, system: 0 });
     const hostBefore = process.cpuUsage();
     const t0 = Date.now();
     const t0Us = Number(process.hrtime.bigint() / 1000n);
-    await Promise.all(spanQueues.map((q) => q.resume()));
+    await Promise.all(workQueues.map((q) => q.resume()));
     const deadline = t0 + timeoutMs;
     for (;;) {
       const states = await Promise.all(ids.map((id) => status.get(id)));
@@ -259,6 +287,7 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
       }
     }
     const seconds = (end - t0) / 1000;
+    const inspected = options.inspect === undefined ? undefined : await options.inspect(harness.services, ids);
     const bytes = options.files.reduce((n, f) => n + f.bytes, 0);
     const messages = options.files.reduce((n, f) => n + f.messages, 0);
     return {
@@ -274,6 +303,7 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
       cpuS,
       storage,
       windowUs: { startUs: t0Us, endUs: t0Us + (end - t0) * 1000 },
+      inspected,
     };
   } finally {
     await Promise.all(workers.map((w) => stopChild(w)));
@@ -290,6 +320,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       profile: { type: 'string' },
       messages: { type: 'string', default: '0' },
       concurrency: { type: 'string' },
+      'blob-storage': { type: 'string' },
     },
   });
   const { statSync } = await import('node:fs');
@@ -298,7 +329,10 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     files,
     workers: Number(values.workers),
     ...(values.profile !== undefined ? { profileDir: values.profile } : {}),
-    ...(values.concurrency !== undefined ? { settings: { MCAPFLOW_WORKER_CONCURRENCY: values.concurrency } } : {}),
+    settings: {
+      ...(values.concurrency !== undefined ? { MCAPFLOW_WORKER_CONCURRENCY: values.concurrency } : {}),
+      ...(values['blob-storage'] !== undefined ? { MCAPFLOW_BLOB_STORAGE: values['blob-storage'] } : {}),
+    },
     log: (line) => process.stderr.write(`[pipeline] ${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
