@@ -312,7 +312,7 @@ export async function measureBackfill(options: {
   for (let seed = 1; seed <= options.recordings; seed++) inputs.push(await robotRun(options.sizeBytes, seed));
   const recordingBytes = inputs.reduce((n, i) => n + i.bytes, 0);
   log(
-    `backfill: ${inputs.length} robot runs of ${(options.sizeBytes / MiB).toFixed(0)} MiB (${(recordingBytes / 1e6).toFixed(0)} MB), ${options.workers} worker(s)`,
+    `backfill over ${inputs.length} robot runs of ${(options.sizeBytes / MiB).toFixed(0)} MiB (${(recordingBytes / 1e6).toFixed(0)} MB), ${options.workers} worker(s)`,
   );
   const rounds: BackfillRound[] = [];
   for (let r = 0; r < options.rounds; r++) {

@@ -17,7 +17,6 @@ import { InvalidRecordingError, ManifestConflictError, McapflowError } from '../
 import { readManifest, writeManifest } from '../operators/commit-op.ts';
 import { recordingInfo } from '../operators/recording-info.ts';
 import { appliedId } from '../operators/currency.ts';
-import { writeCatalogEntry } from '../catalog/catalog-index.ts';
 import { isSpanOperator, operatorId, paramsDigest, type OperatorRegistry } from '../operators/registry.ts';
 import type { Operator, RecordingInfo } from '../sdk/operator.ts';
 import type { CommitJobData, CommitOutcome, ConvertJobData, OperatorJobData } from '../queue/jobs.ts';
@@ -226,8 +225,6 @@ async function finalizeCommit(
     if (error instanceof ManifestConflictError) throw new UnrecoverableError(error.message);
     throw error;
   }
-  // The catalog learns of the commit from its entry, not by listing every manifest.
-  await writeCatalogEntry(store, config.derivedBucket, manifest, Date.now());
   await status.set(plan.recordingId, 'committed', { source: s3Uri(plan.source.bucket, plan.source.key), reason: manifest.reason });
   // Counted once per manifest written (a re-run that finds it unchanged is not a new commit).
   if (written !== 'unchanged') recordCommitted({ recovered: manifest.recovered, eventTime: data.eventTime });
