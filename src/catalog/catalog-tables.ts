@@ -7,6 +7,7 @@
 import type { Manifest } from '../domain/manifest.ts';
 import { queryableTableNames } from '../domain/table-names.ts';
 import type { CommittedRecording } from './catalog.ts';
+import type { PrunableObject } from './query-pruning.ts';
 
 export type ColumnType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'BOOLEAN' | 'TIMESTAMPTZ';
 /** A cell: BIGINT as bigint, TIMESTAMPTZ as bigint microseconds since the epoch. */
@@ -52,9 +53,10 @@ export const TOPICS_COLUMNS: readonly CatalogColumn[] = [
   { name: 'reason', type: 'VARCHAR' },
 ];
 
-export interface TableObjectRef {
+export interface TableObjectRef extends PrunableObject {
   key: string;
   sha256: string;
+  bytes: number;
 }
 
 export interface CatalogTables {
@@ -98,7 +100,17 @@ export function catalogTables(recordings: readonly CommittedRecording[]): Catalo
     for (const [table, { objects }] of Object.entries(m.tables)) {
       const name = names.get(table)!;
       const refs = tables.get(name) ?? [];
-      for (const o of objects) refs.push({ key: o.key, sha256: o.sha256 });
+      for (const o of objects) {
+        refs.push({
+          key: o.key,
+          sha256: o.sha256,
+          bytes: o.bytes,
+          recordingId: m.recording_id,
+          topics: o.topics,
+          minLogTime: big(o.min_log_time),
+          maxLogTime: big(o.max_log_time),
+        });
+      }
       tables.set(name, refs);
     }
     for (const t of m.topics) {

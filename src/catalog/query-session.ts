@@ -10,7 +10,9 @@ import type { Logger } from '../log.ts';
 import { queriesTotal, type QueryOutcome } from '../observability/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { listCommitted, ObjectCache } from './catalog.ts';
-import { catalogTables, mentionedTables } from './catalog-tables.ts';
+import { catalogTables, mentionedTables, type TableObjectRef } from './catalog-tables.ts';
+import { neededObjects, tableReads } from './query-pruning.ts';
+import { parseSql } from './sql-parse.ts';
 import { QueryEngine, type EngineSettings, type LoadedCatalog, type QueryResult } from './query-engine.ts';
 import { SandboxPool, SandboxStopped } from './sandbox-pool.ts';
 
@@ -65,27 +67,56 @@ function tablesDirectory(home: string): string {
   return join(home, 'cache', 'objects', 'tables');
 }
 
-/** `recordings`, `topics` and local copies of the objects of every table `sql` mentions. */
-async function loadCatalog(location: CatalogLocation, sql: string, signal?: AbortSignal): Promise<LoadedCatalog> {
+/** What one query read of the catalog: objects and bytes copied per table, against the table's total. */
+export interface CatalogReads {
+  table: string;
+  objects: number;
+  bytes: number;
+  totalObjects: number;
+  totalBytes: number;
+}
+
+/**
+ * `recordings`, `topics` and local copies of the objects of every table `sql` mentions that its
+ * predicates can need (query-pruning.ts): all of them when the statement cannot be pruned.
+ */
+async function loadCatalog(location: CatalogLocation, sql: string, signal?: AbortSignal): Promise<{ catalog: LoadedCatalog; reads: CatalogReads[] }> {
   const cache = objectCache(location);
   const tables = catalogTables(await listCommitted(location.store, location.derivedBucket, cache, location.log));
+  const mentioned = mentionedTables(sql, tables.tables.keys());
+  const reads = mentioned.length === 0 ? null : tableReads(await parseSql(sql));
   const views: LoadedCatalog['views'] = [];
-  for (const name of mentionedTables(sql, tables.tables.keys())) {
+  const accounted: CatalogReads[] = [];
+  for (const name of mentioned) {
+    const all = tables.tables.get(name)!;
+    const needed = keepSchema(neededObjects(reads, name, all), all);
     const paths: string[] = [];
-    for (const o of tables.tables.get(name)!) {
+    for (const o of needed) {
       signal?.throwIfAborted();
       paths.push(await cache.path(o.key, o.sha256));
     }
     views.push({ name, paths });
+    const sum = (objects: readonly TableObjectRef[]) => objects.reduce((n, o) => n + o.bytes, 0);
+    accounted.push({ table: name, objects: needed.length, bytes: sum(needed), totalObjects: all.length, totalBytes: sum(all) });
   }
-  return { recordings: tables.recordings, topics: tables.topics, views };
+  if (accounted.length > 0) location.log?.debug({ reads: accounted }, 'query objects');
+  return { catalog: { recordings: tables.recordings, topics: tables.topics, views }, reads: accounted };
+}
+
+/** A view needs one file for its columns: when no object can match, the smallest one (its rows fail the predicates). */
+function keepSchema(needed: TableObjectRef[], all: readonly TableObjectRef[]): TableObjectRef[] {
+  if (needed.length > 0 || all.length === 0) return needed;
+  return [all.reduce((a, b) => (b.bytes < a.bytes ? b : a))];
 }
 
 let engines = 0;
 
-/** Runs `sql` in this process, for a trusted caller (the CLI): no row, byte or time limit. */
-export async function queryCatalog(location: CatalogLocation, sql: string): Promise<QueryResult> {
-  const catalog = await loadCatalog(location, sql);
+/**
+ * Runs `sql` in this process, for a trusted caller (the CLI): no row, byte or time limit. The
+ * answer says which objects of each mentioned table the statement's predicates let it skip.
+ */
+export async function queryCatalog(location: CatalogLocation, sql: string): Promise<QueryResult & { reads: CatalogReads[] }> {
+  const { catalog, reads } = await loadCatalog(location, sql);
   const settings: EngineSettings = {
     tempDirectory: join(tempRoot(location.home), `${process.pid}-cli-${(engines += 1)}`),
     ...(location.resources
@@ -94,7 +125,7 @@ export async function queryCatalog(location: CatalogLocation, sql: string): Prom
   };
   const engine = await QueryEngine.open(catalog, settings);
   try {
-    return await engine.run(sql);
+    return { ...(await engine.run(sql)), reads };
   } finally {
     engine.close();
     rmSync(settings.tempDirectory, { recursive: true, force: true });
@@ -140,7 +171,7 @@ export class SandboxedQueries {
       );
     }
     try {
-      const catalog = await loadCatalog(this.#location, sql, signal);
+      const { catalog } = await loadCatalog(this.#location, sql, signal);
       const { memoryLimitMb, threads, maxTempMb, maxRows, maxResultBytes, timeoutMs } = this.#limits;
       const id = (this.#ids += 1);
       const json = await slot.run(

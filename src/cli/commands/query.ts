@@ -18,8 +18,14 @@ export function registerQuery(program: Command): void {
       const store = createStore(config, env.endpoints);
       try {
         const result = await queryCatalog({ store, derivedBucket: config.derivedBucket, home: config.home, resources: queryResources(config) }, sql);
-        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        else printTable(result.columns, result.rows);
+        const { reads, ...answer } = result;
+        if (options.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
+        else printTable(answer.columns, answer.rows);
+        for (const r of reads) {
+          process.stderr.write(
+            `${r.table}: read ${r.objects} of ${r.totalObjects} objects (${(r.bytes / 1e6).toFixed(2)} of ${(r.totalBytes / 1e6).toFixed(2)} MB)\n`,
+          );
+        }
       } finally {
         store.close();
         await env.stop();
