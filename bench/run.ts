@@ -24,6 +24,9 @@
  *             read during the backfill.
  *   blobs     bench/blobs.ts: MCAPFLOW_BLOB_STORAGE in-place vs packs on the pipeline's input:
  *             derived bytes stored, worker CPU, reading one image back.
+ *   serving   bench/serving.ts: a catalog of 50 committed runs; a pruned one-minute window of one
+ *             recording (bytes copied / table bytes, rows checked against the unpruned query),
+ *             POST /v1/query GROUP BY p50, extraction bytes, similarity latency.
  *
  * Inputs are synthetic robot runs (src/synth/robot-run.ts) cached under $TMPDIR by size and
  * seed (bench/inputs.ts); the first run generates them (the 2 GiB one takes about a minute).
@@ -37,6 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureBackfill } from './backfill.ts';
 import { measureBlobs } from './blobs.ts';
+import { measureServing } from './serving.ts';
 import { formatSummary, summarizeProfiles } from './cpuprofile-summary.ts';
 import { robotRun, type BenchInput } from './inputs.ts';
 import { runPipeline, type PipelineRunResult } from './pipeline.ts';
@@ -45,7 +49,7 @@ import { measureQueueOverhead, type QueueOverheadResult } from './queue-overhead
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MiB = 1024 * 1024;
-const PHASES = ['decode', 'queue', 'planning', 'pipeline', 'backfill', 'blobs'] as const;
+const PHASES = ['decode', 'queue', 'planning', 'pipeline', 'backfill', 'blobs', 'serving'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -59,6 +63,8 @@ const { values: args } = parseArgs({
     'queue-concurrency': { type: 'string', default: '8' },
     'backfill-recordings': { type: 'string', default: '20' },
     'backfill-size': { type: 'string', default: String(6 * MiB) },
+    'serving-recordings': { type: 'string', default: '50' },
+    'serving-size': { type: 'string', default: String(36 * MiB) },
     'blob-images': { type: 'string', default: '50' },
     profile: { type: 'string' },
     skip: { type: 'string', default: '' },
@@ -402,6 +408,40 @@ async function main(): Promise<void> {
       `${inPlace.readBack.fetchedBytesPerImage} vs ${packs.readBack.fetchedBytesPerImage}`,
       '',
       `image ${inPlace.readBack.imageBytes} B`,
+    ]);
+  }
+
+  // --- serving: pruning, query latency, extraction and similarity on a committed catalog ---
+  if (runs('serving')) {
+    log(`serving: ${args['serving-recordings']} committed robot runs (bench/serving.ts)`);
+    const serving = await measureServing({ recordings: Number(args['serving-recordings']), sizeBytes: Number(args['serving-size']), queries: 20, log });
+    result.serving = serving;
+    const { prunedWindow: w, httpGroupBy: g, extraction: x, similarity: sim } = serving;
+    table.push([
+      'serving_window_read_fraction (1 min, 1 recording)',
+      `${w.readFraction.toFixed(4)}`,
+      '≤ 0.02',
+      w.readFraction <= 0.02 && w.sameRows ? 'met' : 'MISSED',
+    ]);
+    table.push(['  objects copied, rows equal to unpruned', `${w.objects} of ${w.totalObjects}, ${w.sameRows}`, '', `${serving.recordings} recordings`]);
+    table.push([
+      'serving_http_group_by_p50_ms',
+      `${g.p50Ms.toFixed(1)} (p90 ${g.p90Ms.toFixed(1)})`,
+      '≤ 40',
+      g.p50Ms <= 40 && g.rows >= 500_000 ? 'met' : 'MISSED',
+    ]);
+    table.push(['  rows grouped', `${g.rows}`, '≥ 500k', '']);
+    table.push([
+      'extract read fraction (IMU, window / duration)',
+      `${x.readFraction.toFixed(3)} (${x.windowS} s / ${x.recordingDurationS.toFixed(0)} s = ${x.windowShare.toFixed(3)})`,
+      '',
+      'context',
+    ]);
+    table.push([
+      'similarity p50 ms (index built per call)',
+      `${sim.p50Ms.toFixed(1)} over ${sim.windows} windows`,
+      '≤ 2',
+      sim.p50Ms <= 2 && sim.windows >= 500_000 ? 'met' : 'MISSED',
     ]);
   }
 
