@@ -190,7 +190,11 @@ export class CatalogIndex {
   recordings(): CommittedRecording[] {
     return [...this.#recordings.values()]
       .sort((a, b) => a.manifest.recording_id.localeCompare(b.manifest.recording_id))
-      .map((r) => ({ manifest: r.manifest, committedAt: r.committedAtMs === null ? undefined : new Date(r.committedAtMs) }));
+      .map((r) => ({
+        manifest: r.manifest,
+        committedAt: r.committedAtMs === null ? undefined : new Date(r.committedAtMs),
+        version: `${r.manifest.recording_id}@${r.committedAtMs ?? ''}`,
+      }));
   }
 
   get(recordingId: string): Manifest | undefined {

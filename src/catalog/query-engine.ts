@@ -29,6 +29,8 @@ export interface EngineSettings {
 
 /** A catalog ready to load: rows of the built tables, local Parquet paths of each view. */
 export interface LoadedCatalog {
+  /** Names the committed manifests the rows come from: equal versions, equal `recordings` and `topics`. */
+  version: string;
   recordings: CatalogValue[][];
   topics: CatalogValue[][];
   views: { name: string; paths: string[] }[];
@@ -115,6 +117,9 @@ export class QueryEngine {
   readonly #instance: DuckDBInstance;
   readonly #connection: DuckDBConnection;
   readonly #settings: EngineSettings;
+  #views = new Set<string>();
+  #emptyMessages = false;
+  #locked = false;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection, settings: EngineSettings) {
     this.#instance = instance;
@@ -138,17 +143,33 @@ export class QueryEngine {
       if (settings.maxTempMb !== undefined) await connection.run(`SET max_temp_directory_size = '${settings.maxTempMb}MiB'`);
       await createTable(connection, 'recordings', RECORDINGS_COLUMNS, catalog.recordings);
       await createTable(connection, 'topics', TOPICS_COLUMNS, catalog.topics);
-      if (!catalog.views.some((v) => v.name === MESSAGES_TABLE)) await connection.run(EMPTY_MESSAGES_DDL);
-      for (const view of catalog.views) {
-        await connection.run(
-          `CREATE VIEW ${quoteIdent(view.name)} AS SELECT * FROM read_parquet([${view.paths.map(quoteString).join(', ')}], union_by_name = true)`,
-        );
-      }
+      await engine.replaceViews(catalog.views);
     } catch (error) {
       engine.close();
       throw error;
     }
     return engine;
+  }
+
+  /**
+   * Makes `views` the only views: each over its Parquet files, any other view dropped (a later
+   * statement must not see an earlier one's pruned objects), and `messages` an empty table when
+   * no view names it, so that SQL over a catalog without messages still binds.
+   */
+  async replaceViews(views: LoadedCatalog['views']): Promise<void> {
+    const c = this.#connection;
+    const wanted = new Set(views.map((v) => v.name));
+    for (const name of this.#views) if (!wanted.has(name)) await c.run(`DROP VIEW IF EXISTS ${quoteIdent(name)}`);
+    const emptyMessages = !wanted.has(MESSAGES_TABLE);
+    if (this.#emptyMessages && !emptyMessages) await c.run(`DROP TABLE ${MESSAGES_TABLE}`);
+    if (!this.#emptyMessages && emptyMessages) await c.run(EMPTY_MESSAGES_DDL);
+    this.#emptyMessages = emptyMessages;
+    for (const view of views) {
+      await c.run(
+        `CREATE OR REPLACE VIEW ${quoteIdent(view.name)} AS SELECT * FROM read_parquet([${view.paths.map(quoteString).join(', ')}], union_by_name = true)`,
+      );
+    }
+    this.#views = wanted;
   }
 
   /**
@@ -159,9 +180,13 @@ export class QueryEngine {
    */
   async runSandboxed(sql: string, sandbox: Sandbox): Promise<string> {
     const c = this.#connection;
-    await c.run(`SET allowed_directories = [${quoteString(sandbox.allowedDirectory)}]`);
-    await c.run('SET enable_external_access = false');
-    await c.run('SET lock_configuration = true');
+    // Locked once and for good: the engine serves the next statements as it is.
+    if (!this.#locked) {
+      await c.run(`SET allowed_directories = [${quoteString(sandbox.allowedDirectory)}]`);
+      await c.run('SET enable_external_access = false');
+      await c.run('SET lock_configuration = true');
+      this.#locked = true;
+    }
     let extracted;
     try {
       extracted = await c.extractStatements(sql);

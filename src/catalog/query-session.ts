@@ -2,6 +2,7 @@
  * One SQL statement over the committed catalog, from listing manifests to rows: in this
  * process for trusted callers (the CLI), in a sandbox process for the admin API.
  */
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config.ts';
@@ -9,7 +10,7 @@ import { McapflowError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { queriesTotal, type QueryOutcome } from '../observability/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { listCommitted, ObjectCache } from './catalog.ts';
+import { listCommitted, ObjectCache, type CommittedRecording } from './catalog.ts';
 import { catalogTables, mentionedTables, type TableObjectRef } from './catalog-tables.ts';
 import { neededObjects, tableReads } from './query-pruning.ts';
 import { parseSql } from './sql-parse.ts';
@@ -82,7 +83,8 @@ export interface CatalogReads {
  */
 async function loadCatalog(location: CatalogLocation, sql: string, signal?: AbortSignal): Promise<{ catalog: LoadedCatalog; reads: CatalogReads[] }> {
   const cache = objectCache(location);
-  const tables = catalogTables(await listCommitted(location.store, location.derivedBucket, cache, location.log));
+  const committed = await listCommitted(location.store, location.derivedBucket, cache, location.log);
+  const tables = catalogTables(committed);
   const mentioned = mentionedTables(sql, tables.tables.keys());
   const reads = mentioned.length === 0 ? null : tableReads(await parseSql(sql));
   const views: LoadedCatalog['views'] = [];
@@ -100,7 +102,14 @@ async function loadCatalog(location: CatalogLocation, sql: string, signal?: Abor
     accounted.push({ table: name, objects: needed.length, bytes: sum(needed), totalObjects: all.length, totalBytes: sum(all) });
   }
   if (accounted.length > 0) location.log?.debug({ reads: accounted }, 'query objects');
-  return { catalog: { recordings: tables.recordings, topics: tables.topics, views }, reads: accounted };
+  return { catalog: { version: catalogVersion(committed), recordings: tables.recordings, topics: tables.topics, views }, reads: accounted };
+}
+
+/** Changes when a manifest is added, replaced or removed (its version is its key and ETag). */
+function catalogVersion(committed: readonly CommittedRecording[]): string {
+  const hash = createHash('sha256');
+  for (const r of committed) hash.update(`${r.version}\n`);
+  return hash.digest('hex');
 }
 
 /** A view needs one file for its columns: when no object can match, the smallest one (its rows fail the predicates). */
@@ -179,7 +188,7 @@ export class SandboxedQueries {
           id,
           sql,
           catalog,
-          settings: { tempDirectory: this.#pool.tempDirectoryOf(slot, id), memoryLimitMb, threads, maxTempMb },
+          settings: { tempDirectory: slot.tempDirectory, memoryLimitMb, threads, maxTempMb },
           sandbox: { allowedDirectory: tablesDirectory(this.#location.home), maxRows, maxResultBytes },
         },
         timeoutMs,

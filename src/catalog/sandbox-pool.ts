@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { McapflowError } from '../errors.ts';
+import { queryEnginesTotal } from '../observability/metrics.ts';
 import type { SandboxReady, SandboxReply, SandboxRequest } from './sandbox-protocol.ts';
 
 const CHILD_MODULE = fileURLToPath(new URL(`./sandbox-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -40,7 +41,11 @@ class SandboxProcess {
   #onExit: ((description: string) => void) | undefined;
   #onReply: ((reply: SandboxReply) => void) | undefined;
 
-  constructor(heapMb: number) {
+  /** Where this process's DuckDB spills, for as long as it lives (its engine stays open between statements). */
+  readonly tempDirectory: string;
+
+  constructor(heapMb: number, tempDirectory: string) {
+    this.tempDirectory = tempDirectory;
     this.child = fork(CHILD_MODULE, [], {
       execArgv: [...LOADER, `--max-old-space-size=${heapMb}`],
       serialization: 'advanced',
@@ -130,8 +135,13 @@ export class SandboxSlot {
 
   /** Starts this slot's process ahead of use (after a kill, so the next statement finds one ready). */
   warm(): SandboxProcess {
-    if (this.#process === undefined || !this.#process.alive) this.#process = new SandboxProcess(this.#pool.options.heapMb);
+    if (this.#process === undefined || !this.#process.alive) this.#process = new SandboxProcess(this.#pool.options.heapMb, this.#pool.nextTempDirectory(this));
     return this.#process;
+  }
+
+  /** The spill directory of the process that will run this slot's next statement. */
+  get tempDirectory(): string {
+    return this.warm().tempDirectory;
   }
 
   /**
@@ -147,7 +157,7 @@ export class SandboxSlot {
     const stopped = new Promise<never>((_, reject) => {
       const stop = (why: SandboxStop, message: string) => {
         reject(new SandboxStopped(why, message));
-        void this.#kill(sandbox, request.settings.tempDirectory);
+        void this.#kill(sandbox);
       };
       timer = setTimeout(() => stop('timeout', `the query ran longer than its ${timeoutMs} ms limit (MCAPFLOW_QUERY_TIMEOUT_MS) and was stopped`), timeoutMs);
       onAbort = () => stop('cancelled', 'the client went away; the query was stopped');
@@ -158,7 +168,10 @@ export class SandboxSlot {
     stopped.catch(() => {});
     try {
       const reply = await Promise.race([sandbox.ready.then(() => sandbox.run(request)), stopped]);
-      if (reply.ok) return reply.json;
+      if (reply.ok) {
+        queryEnginesTotal.inc({ engine: reply.reused ? 'warm' : 'opened' });
+        return reply.json;
+      }
       throw new McapflowError(reply.code, reply.message);
     } catch (error) {
       if (error instanceof SandboxStopped || sandbox.alive) throw error;
@@ -174,15 +187,15 @@ export class SandboxSlot {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       this.#pool.onClose(this, undefined);
       // A sandbox that died could not clean up after itself.
-      if (!sandbox.alive) rmSync(request.settings.tempDirectory, { recursive: true, force: true });
+      if (!sandbox.alive) rmSync(sandbox.tempDirectory, { recursive: true, force: true });
     }
   }
 
-  async #kill(sandbox: SandboxProcess, tempDirectory: string): Promise<void> {
+  async #kill(sandbox: SandboxProcess): Promise<void> {
     // Forgotten at once: the next statement must not be handed a process on its way out.
     if (this.#process === sandbox) this.#process = undefined;
     await sandbox.kill();
-    rmSync(tempDirectory, { recursive: true, force: true });
+    rmSync(sandbox.tempDirectory, { recursive: true, force: true });
     if (!this.#pool.closed && this.#process === undefined) this.warm();
   }
 
@@ -190,9 +203,12 @@ export class SandboxSlot {
     this.busy = false;
   }
 
-  /** Kills this slot's process, if any. */
+  /** Kills this slot's process, if any, and removes its spill directory. */
   async stop(): Promise<void> {
-    await this.#process?.kill();
+    const sandbox = this.#process;
+    if (sandbox === undefined) return;
+    await sandbox.kill();
+    rmSync(sandbox.tempDirectory, { recursive: true, force: true });
   }
 }
 
@@ -251,9 +267,11 @@ export class SandboxPool {
     return slot;
   }
 
-  /** Where a statement's DuckDB spills (`<pid>-<slot>-<statement>`); removed after it. */
-  tempDirectoryOf(slot: SandboxSlot, statement: number): string {
-    return join(this.#tempRoot, `${process.pid}-${slot.index}-${statement}`);
+  #processes = 0;
+
+  /** Where a new sandbox process of `slot` spills (`<pid>-<slot>-<n>`); removed when it stops. */
+  nextTempDirectory(slot: SandboxSlot): string {
+    return join(this.#tempRoot, `${process.pid}-${slot.index}-${(this.#processes += 1)}`);
   }
 
   onClose(slot: SandboxSlot, stop: (() => void) | undefined): void {

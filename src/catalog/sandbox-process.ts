@@ -1,11 +1,10 @@
 /**
  * A query sandbox: a child process of the admin role that runs one untrusted statement at a
- * time in its own DuckDB instance. It exists so that a statement DuckDB cannot interrupt
+ * time in its own DuckDB instance, kept open between statements. It exists so that a statement DuckDB cannot interrupt
  * (constant folding, planning of deeply nested expressions, one long scalar call) or one
  * that exhausts memory costs a killed child, never the admin process: the parent kills it at
  * the deadline or when the client goes away, and starts a fresh one.
  */
-import { rmSync } from 'node:fs';
 import { describeError, isMcapflowError } from '../errors.ts';
 import { QueryEngine } from './query-engine.ts';
 import type { SandboxReady, SandboxReply, SandboxRequest } from './sandbox-protocol.ts';
@@ -14,16 +13,37 @@ function send(message: SandboxReply | SandboxReady): void {
   process.send?.(message);
 }
 
+/**
+ * The engine of the last statement stays open: the next one with the same catalog version only
+ * swaps its views (the objects its predicates need), skipping DuckDB's start and the
+ * `recordings`/`topics` load. A new version (a commit landed) opens a new one.
+ */
+let warm: { version: string; engine: QueryEngine } | undefined;
+
+async function engineFor(request: SandboxRequest): Promise<{ engine: QueryEngine; reused: boolean }> {
+  if (warm !== undefined && warm.version === request.catalog.version) {
+    try {
+      await warm.engine.replaceViews(request.catalog.views);
+      return { engine: warm.engine, reused: true };
+    } catch (error) {
+      warm.engine.close();
+      warm = undefined;
+      throw error;
+    }
+  }
+  warm?.engine.close();
+  warm = undefined;
+  const engine = await QueryEngine.open(request.catalog, request.settings);
+  warm = { version: request.catalog.version, engine };
+  return { engine, reused: false };
+}
+
 async function answer(request: SandboxRequest): Promise<SandboxReply> {
-  let engine: QueryEngine | undefined;
   try {
-    engine = await QueryEngine.open(request.catalog, request.settings);
-    return { id: request.id, ok: true, json: await engine.runSandboxed(request.sql, request.sandbox) };
+    const { engine, reused } = await engineFor(request);
+    return { id: request.id, ok: true, json: await engine.runSandboxed(request.sql, request.sandbox), reused };
   } catch (error) {
     return { id: request.id, ok: false, code: isMcapflowError(error) ? error.code : 'QUERY_FAILED', message: describeError(error) };
-  } finally {
-    engine?.close();
-    rmSync(request.settings.tempDirectory, { recursive: true, force: true });
   }
 }
 

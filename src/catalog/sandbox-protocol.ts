@@ -11,7 +11,8 @@ export interface SandboxRequest {
   sandbox: Sandbox;
 }
 
-export type SandboxReply = { id: number; ok: true; json: string } | { id: number; ok: false; code: ErrorCode; message: string };
+/** `reused`: answered by the engine of an earlier statement (same catalog version). */
+export type SandboxReply = { id: number; ok: true; json: string; reused: boolean } | { id: number; ok: false; code: ErrorCode; message: string };
 
 /** Sent once the sandbox has loaded DuckDB and listens for requests. */
 export interface SandboxReady {

@@ -351,3 +351,11 @@ export const queriesTotal = new Counter({
   registers,
 });
 for (const outcome of QUERY_OUTCOMES) queriesTotal.inc({ outcome }, 0);
+
+export const queryEnginesTotal = new Counter({
+  name: 'mcapflow_query_engines_total',
+  help: "Answered POST /v1/query statements by engine: warm (the sandbox's DuckDB of an earlier statement, same catalog version, views swapped) or opened (a new DuckDB: first statement of a sandbox, or a commit landed).",
+  labelNames: ['engine'] as const,
+  registers,
+});
+for (const engine of ['warm', 'opened'] as const) queryEnginesTotal.inc({ engine }, 0);

@@ -2,7 +2,8 @@
  * Queries read only what their predicates can need: on a catalog of several committed robot runs
  * (each a day after the previous), a statement bounding recording_id or log_time copies only the
  * objects whose manifest statistics can match — checked by the bytes the object store streamed —
- * and answers exactly what the same statement answers when pruning is defeated.
+ * and answers exactly what the same statement answers when pruning is defeated. The admin's
+ * query service keeps DuckDB open between statements and opens a new one when a commit lands.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryCatalog, type CatalogLocation } from '../../src/catalog/query-session.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { DEFAULT_START_TIME_NS, generateRobotRun } from '../../src/synth/robot-run.ts';
+import { registry } from '../../src/observability/metrics.ts';
 import { startAdmin, type AdminHarness } from '../helpers/admin-harness.ts';
 
 const RUNS = 4;
@@ -122,5 +124,48 @@ describe('pruned queries', () => {
     expect(expected.tableKeys).toHaveLength(1);
     const cached = readdirSync(tablesCache, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet'));
     expect(cached.map((f) => `objects/tables/${f}`)).toEqual(expected.tableKeys);
+  });
+});
+
+describe('the warm query service', () => {
+  const engines = async () => {
+    const metric = await registry.getSingleMetric('mcapflow_query_engines_total')!.get();
+    const of = (engine: string) => metric.values.find((v) => v.labels.engine === engine)?.value ?? 0;
+    return { warm: of('warm'), opened: of('opened') };
+  };
+  const post = async (sql: string) => {
+    const answer = await admin.call('POST', '/v1/query', { body: { sql } });
+    expect(answer.body.error, sql).toBeUndefined();
+    return answer.body.rows as unknown[][];
+  };
+
+  it('answers later statements with the DuckDB already open, swapping only the views each needs', async () => {
+    const sql = (id: string) => `SELECT count(*), sum(hash(log_time)) FROM messages WHERE recording_id = '${id}'`;
+    await post('SELECT 1');
+    const before = await engines();
+    for (const { id } of recordings) expect(await post(sql(id))).toEqual((await run(sql(id))).rows);
+    const all = `SELECT count(*), sum(hash(log_time)) FROM messages`;
+    expect(await post(all)).toEqual((await run(all)).rows);
+    const after = await engines();
+    expect(after.warm - before.warm).toBe(RUNS + 1);
+    expect(after.opened).toBe(before.opened);
+  });
+
+  it('does not let a statement see the views an earlier one made for its own tables', async () => {
+    await post(`SELECT count(*) FROM "${imuTable}" WHERE recording_id = '${recordings[0]!.id}'`);
+    const half = imuTable.slice(0, 4);
+    const answer = await admin.call('POST', '/v1/query', { body: { sql: `SELECT count(*) FROM query_table('${half}' || '${imuTable.slice(4)}')` } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.message).toMatch(/does not exist/);
+  });
+
+  it('opens a new engine once a commit lands, and the new recording is in the answer', async () => {
+    const count = async () => Number((await post('SELECT count(*) FROM recordings'))[0]![0]);
+    expect(await count()).toBe(RUNS);
+    const before = await engines();
+    const file = await generateRobotRun({ path: join(dir, 'late.mcap'), sizeBytes: 512 * 1024, seed: 99 });
+    expect((await admin.harness.process(file.path)).status).toBe('committed');
+    expect(await count()).toBe(RUNS + 1);
+    expect((await engines()).opened).toBe(before.opened + 1);
   });
 });
