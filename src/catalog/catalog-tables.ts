@@ -84,7 +84,8 @@ function recordingRow(m: Manifest, committedAt: Date | undefined): CatalogValue[
   ];
 }
 
-export function catalogTables(recordings: readonly CommittedRecording[]): CatalogTables {
+/** Manifest table name → the name it is queried by (domain/table-names.ts), earliest commit first. */
+export function queriedTableNames(recordings: readonly CommittedRecording[]): Map<string, string> {
   const firstCommitted = new Map<string, number | undefined>();
   for (const { manifest, committedAt } of recordings) {
     for (const table of Object.keys(manifest.tables)) {
@@ -93,7 +94,11 @@ export function catalogTables(recordings: readonly CommittedRecording[]): Catalo
       firstCommitted.set(table, known === undefined ? time : time === undefined ? known : Math.min(known, time));
     }
   }
-  const names = queryableTableNames([...firstCommitted].map(([name, firstCommittedMs]) => ({ name, firstCommittedMs })));
+  return queryableTableNames([...firstCommitted].map(([name, firstCommittedMs]) => ({ name, firstCommittedMs })));
+}
+
+export function catalogTables(recordings: readonly CommittedRecording[]): CatalogTables {
+  const names = queriedTableNames(recordings);
   const tables = new Map<string, TableObjectRef[]>();
   const topics: CatalogValue[][] = [];
   for (const { manifest: m } of recordings) {

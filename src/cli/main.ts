@@ -10,6 +10,7 @@ import { registerUpload } from './commands/upload.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerProcess } from './commands/process.ts';
 import { registerQuery } from './commands/query.ts';
+import { registerTables } from './commands/tables.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSimilar } from './commands/similar.ts';
 import { registerOperators } from './commands/operators.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerProcess(program);
   registerQuery(program);
+  registerTables(program);
   registerServe(program);
   registerUpload(program);
   registerInspect(program);

@@ -5,16 +5,20 @@
  * and answers exactly what the same statement answers when pruning is defeated. The admin's
  * query service keeps DuckDB open between statements and opens a new one when a commit lands.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { McapWriter } from '@mcap/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listCommitted, ObjectCache } from '../../src/catalog/catalog.ts';
 import { queryCatalog, type CatalogLocation } from '../../src/catalog/query-session.ts';
+import { tableVersions } from '../../src/catalog/table-versions.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { DEFAULT_START_TIME_NS, generateRobotRun } from '../../src/synth/robot-run.ts';
 import { registry } from '../../src/observability/metrics.ts';
 import { startAdmin, type AdminHarness } from '../helpers/admin-harness.ts';
+import { cdrEncoder, MemoryWritable } from '../helpers/mcap-builders.ts';
 
 const RUNS = 4;
 const DAY_NS = 86_400_000_000_000n;
@@ -167,5 +171,37 @@ describe('the warm query service', () => {
     expect((await admin.harness.process(file.path)).status).toBe('committed');
     expect(await count()).toBe(RUNS + 1);
     expect((await engines()).opened).toBe(before.opened + 1);
+  });
+});
+
+describe('table versions', () => {
+  it('lists a second version of a table when a recording defines its schema differently, with what each version holds', async () => {
+    const writable = new MemoryWritable();
+    const writer = new McapWriter({ writable, chunkSize: 64 * 1024 });
+    await writer.start({ profile: 'ros2', library: 'mcapflow-test' });
+    const definition = 'int32 x\n';
+    const schemaId = await writer.registerSchema({ name: 'sensor_msgs/msg/Imu', encoding: 'ros2msg', data: new TextEncoder().encode(definition) });
+    const channelId = await writer.registerChannel({ topic: '/imu', schemaId, messageEncoding: 'cdr', metadata: new Map() });
+    const encode = cdrEncoder(definition);
+    for (let m = 0; m < 3; m++) await writer.addMessage({ channelId, sequence: m, logTime: BigInt(m), publishTime: BigInt(m), data: encode({ x: m }) });
+    await writer.end();
+    const path = join(dir, 'other-imu.mcap');
+    writeFileSync(path, writable.bytes());
+    const summary = await admin.harness.process(path);
+    expect(summary.status, JSON.stringify(summary)).toBe('committed');
+
+    const { store, config } = admin.harness.services;
+    const committed = await listCommitted(store, config.derivedBucket, new ObjectCache(join(dir, 'versions-cache'), store, config.derivedBucket));
+    const versions = tableVersions(committed);
+    const imu = versions.filter((v) => v.table === imuTable);
+    expect(imu).toHaveLength(2);
+    expect(imu[0]).toMatchObject({ recordings: 1, rows: 3, objects: 1 });
+    expect(imu[1]!.recordings).toBe(committed.length - 1);
+    expect(imu[0]!.fingerprint).not.toBe(imu[1]!.fingerprint);
+    expect(imu[0]!.operator).toBe(imu[1]!.operator);
+    const messages = versions.filter((v) => v.table === 'messages');
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.recordings).toBe(committed.length);
+    expect(messages[0]!.rows).toBe(Number((await run('SELECT count(*) FROM messages')).rows[0]![0]));
   });
 });

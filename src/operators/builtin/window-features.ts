@@ -7,7 +7,7 @@
 import * as arrow from 'apache-arrow';
 import type { OperatorParams, TableOperator } from '../../sdk/operator.ts';
 import { TABLE_NAME_PATTERN } from '../../domain/table-names.ts';
-import { InvalidInputError } from '../../errors.ts';
+import { InvalidInputError, McapflowError } from '../../errors.ts';
 
 export interface WindowFeaturesOptions {
   /** Operator name, and the output table's name unless `outputTable` is given. */
@@ -77,6 +77,14 @@ export function windowFeatures(options: WindowFeaturesOptions): TableOperator {
     outputs: [{ name: output, schema, sortKeys: ['topic', 'window_start'] }],
     async transform(batch) {
       const session = await batch.duckdb();
+      // A table of another shape (the same schema name with another definition) has none of
+      // these fields: it has no windows, and the recording still commits.
+      try {
+        await session.query(`SELECT ${options.fields.map(value).join(', ')} FROM ${options.table} LIMIT 0`);
+      } catch (error) {
+        if (error instanceof McapflowError && /Binder Error/.test(error.message)) return { [output]: new arrow.Table(schema) };
+        throw error;
+      }
       return { [output]: await session.query(sql) };
     },
   };
