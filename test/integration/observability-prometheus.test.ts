@@ -206,10 +206,17 @@ describe.skipIf(!available)('Grafana dashboard and alerts against a real Prometh
     expect(junkResult.status).toBe('quarantined');
     expect(failedState).toBe('failed');
     await until('two DLQ entries', async () => ((await harness.services.deadLetters.count()) >= 2 ? true : undefined));
-    // The query layer reads the committed manifests twice: misses, then hits.
+    // The query layer reads each committed recording's messages object twice: misses, then hits.
     const cache = new ObjectCache(join(dir, 'cache'), harness.services.store, harness.config.derivedBucket);
-    expect(await listCommitted(harness.services.store, harness.config.derivedBucket, cache)).toHaveLength(2);
-    await listCommitted(harness.services.store, harness.config.derivedBucket, cache);
+    const committed = await listCommitted(harness.services.store, harness.config.derivedBucket, cache);
+    expect(committed).toHaveLength(2);
+    for (let pass = 0; pass < 2; pass += 1) {
+      for (const { manifest } of committed) {
+        const [object] = manifest.tables['messages']?.objects ?? [];
+        expect(object, manifest.recording_id).toBeDefined();
+        await cache.path(object!.key, object!.sha256);
+      }
+    }
 
     // Wait until Prometheus has scraped the end state.
     await until('a scrape after the workload', async () => {
