@@ -19,6 +19,7 @@ import { eventRoutes } from './routes/events.ts';
 import { queryRoutes } from './routes/query.ts';
 import { queueRoutes } from './routes/queues.ts';
 import { recordingRoutes } from './routes/recordings.ts';
+import { similarRoutes } from './routes/similar.ts';
 import { AdminSessions } from './sessions.ts';
 import { STATUS_PAGE } from './status-page.ts';
 import { tokenMatches } from './tokens.ts';
@@ -82,6 +83,7 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
     api.addHook('onRequest', requireJsonBody);
     backfillRoutes(api, ctx);
     recordingRoutes(api, ctx);
+    similarRoutes(api, ctx);
     queueRoutes(api, ctx);
     dlqRoutes(api, ctx);
     queryRoutes(api, ctx);

@@ -1,114 +1,24 @@
 /**
- * Similarity search over a committed per-window feature table (one row per recording, topic
- * and window with a `features` vector, as every windowFeatures operator writes; `imu_windows`
- * by default): the vectors are read through the catalog, z-normalised, indexed with HNSW
- * (hnswlib-node) and searched. "Which moments of the fleet look like this one?" Features
- * are computed once per recording at ingest, never from the whole schema table at query time.
+ * Similarity search over a committed per-window feature table: "which moments of the fleet
+ * look like this one?" The windows are indexed once in a persisted HNSW index (see
+ * similarity-index-store.ts), brought up to date with the catalog incrementally, and searched
+ * by the z-normalised distance between feature vectors. Features are computed once per
+ * recording at ingest, never from the whole schema table at query time.
  */
-import hnswlib from 'hnswlib-node';
 import { TABLE_NAME_PATTERN } from '../domain/table-names.ts';
+import { windowOfLabel } from '../domain/similarity-index.ts';
 import { InvalidInputError, McapflowError, NotFoundError } from '../errors.ts';
 import { listCommitted } from './catalog.ts';
 import { catalogTables } from './catalog-tables.ts';
-import type { QueryResult } from './query-engine.ts';
 import { objectCache, queryCatalog, type CatalogLocation } from './query-session.ts';
+import { openSimilarityIndex, type IndexRefresh, type LiveSimilarityIndex } from './similarity-index-store.ts';
+import { DEFAULT_WINDOW_TABLE, WINDOW_COLUMNS, WINDOW_TABLE_HINT, type WindowSpan } from './window-table.ts';
 
-/** The window-feature table of the built-in imu_windows operator. */
-export const DEFAULT_WINDOW_TABLE = 'imu_windows';
-
-/** The columns search reads; every table a windowFeatures operator writes has them. */
-export const WINDOW_COLUMNS = ['recording_id', 'topic', 'window_start', 'window_end', 'features'] as const;
-
-const WINDOW_TABLE_HINT = `a per-window feature table made by a windowFeatures operator (columns ${WINDOW_COLUMNS.join(', ')}), e.g. ${DEFAULT_WINDOW_TABLE}`;
-
-export interface FeatureWindow {
-  recordingId: string;
-  topic: string;
-  /** The window is [windowStart, windowEnd), log time in nanoseconds. */
-  windowStart: bigint;
-  windowEnd: bigint;
-  features: number[];
-}
-
-export function windowsSql(table: string): string {
-  return `SELECT ${WINDOW_COLUMNS.join(', ')} FROM "${table}" ORDER BY recording_id, topic, window_start`;
-}
-
-function integer(value: unknown): bigint | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
-  return undefined;
-}
-
-/** The rows of {@link windowsSql}, checked: a malformed row is an error naming it, never skipped or zeroed. */
-export function windowsOf(result: QueryResult, table: string): FeatureWindow[] {
-  const at = (name: (typeof WINDOW_COLUMNS)[number]) => result.columns.indexOf(name);
-  const columns = WINDOW_COLUMNS.map(at);
-  const windows: FeatureWindow[] = [];
-  for (const row of result.rows) {
-    const [recordingId, topic, start, end, features] = columns.map((c) => row[c]);
-    const windowStart = integer(start);
-    const windowEnd = integer(end);
-    const where = `table ${table}, recording ${String(recordingId)} topic ${String(topic)} window ${String(start)}`;
-    if (typeof recordingId !== 'string' || typeof topic !== 'string' || windowStart === undefined || windowEnd === undefined || windowEnd <= windowStart)
-      throw new InvalidInputError('BAD_ARGUMENT', `${where}: not a window row (recording_id and topic text, window_start < window_end integers)`);
-    if (!Array.isArray(features) || features.length === 0 || !features.every((v): v is number => typeof v === 'number' && Number.isFinite(v)))
-      throw new InvalidInputError('BAD_ARGUMENT', `${where}: features must be a non-empty list of finite numbers, got ${JSON.stringify(features)}`);
-    windows.push({ recordingId, topic, windowStart, windowEnd, features });
-  }
-  const dims = windows[0]?.features.length;
-  const odd = windows.find((w) => w.features.length !== dims);
-  if (odd !== undefined)
-    throw new InvalidInputError(
-      'BAD_ARGUMENT',
-      `table ${table} mixes feature vectors of ${dims} and ${odd.features.length} values (recording ${odd.recordingId}); windows of different operators cannot be compared`,
-    );
-  return windows;
-}
-
-/** Each feature shifted and scaled to mean 0 and standard deviation 1 over `vectors`, so no unit dominates the distance; a constant feature becomes 0. */
-export function zNormalise(vectors: readonly number[][]): number[][] {
-  const dims = vectors[0]?.length ?? 0;
-  const mean = new Array<number>(dims).fill(0);
-  const variance = new Array<number>(dims).fill(0);
-  for (const v of vectors) v.forEach((x, i) => (mean[i]! += x / vectors.length));
-  for (const v of vectors) v.forEach((x, i) => (variance[i]! += (x - mean[i]!) ** 2 / vectors.length));
-  const std = variance.map(Math.sqrt);
-  return vectors.map((v) => v.map((x, i) => (std[i]! > 0 ? (x - mean[i]!) / std[i]! : 0)));
-}
-
-/** Nearest-neighbour search over labelled vectors (label = position in the list indexed). */
-export interface WindowIndex {
-  readonly size: number;
-  /** Up to `k` labels nearest `vector`, by ascending Euclidean distance. */
-  nearest(vector: number[], k: number): { label: number; distance: number }[];
-}
-
-/**
- * An HNSW index over `vectors`, built in memory. The one place the index is made, so an index
- * persisted at commit time (issue 12) can take its place.
- */
-export function buildWindowIndex(vectors: readonly number[][]): WindowIndex {
-  const dims = vectors[0]?.length ?? 1;
-  const index = new hnswlib.HierarchicalNSW('l2', dims);
-  index.initIndex(Math.max(1, vectors.length), 16, 200, 42);
-  vectors.forEach((v, label) => index.addPoint(v, label));
-  return {
-    size: vectors.length,
-    nearest(vector, k) {
-      const count = Math.min(k, vectors.length);
-      if (count === 0) return [];
-      index.setEf(Math.max(50, count * 4));
-      const found = index.searchKnn(vector, count);
-      // hnswlib's l2 space answers squared distances.
-      return found.neighbors.map((label, i) => ({ label, distance: Math.sqrt(found.distances[i]!) })).sort((a, b) => a.distance - b.distance);
-    },
-  };
-}
+export { DEFAULT_WINDOW_TABLE } from './window-table.ts';
 
 /** The window of `recordingId` (on `topic`, if given) that contains `at`. */
 export function findQueryWindow(
-  windows: readonly FeatureWindow[],
+  windows: readonly WindowSpan[],
   table: string,
   request: { recordingId: string; at: bigint; topic?: string | undefined },
 ): number {
@@ -154,27 +64,6 @@ export interface Neighbour {
   distance: number;
 }
 
-/**
- * The `k` windows nearest the window at `queryIndex` by Euclidean distance between
- * z-normalised feature vectors, nearest first, the query window itself left out.
- */
-export function nearestWindows(windows: readonly FeatureWindow[], queryIndex: number, k: number, makeIndex = buildWindowIndex): Neighbour[] {
-  const vectors = zNormalise(windows.map((w) => w.features));
-  const index = makeIndex(vectors);
-  // One more than asked: the query window is (almost always) its own nearest neighbour.
-  return index
-    .nearest(vectors[queryIndex]!, k + 1)
-    .filter(({ label }) => label !== queryIndex)
-    .slice(0, k)
-    .map(({ label, distance }) => ({
-      recording_id: windows[label]!.recordingId,
-      topic: windows[label]!.topic,
-      window_start: windows[label]!.windowStart.toString(),
-      window_end: windows[label]!.windowEnd.toString(),
-      distance,
-    }));
-}
-
 export interface SimilarityRequest {
   recordingId: string;
   /** A log time (ns) inside the window to match. */
@@ -192,6 +81,8 @@ export interface SimilarityAnswer {
   neighbours: Neighbour[];
   /** How many windows were searched (every window of the table, across recordings and topics). */
   windows: number;
+  /** What opening the persisted index took: what it was loaded from and what was added to it. */
+  index: IndexRefresh;
 }
 
 /** Why `table` could not be read as a window table: the columns it lacks, or the original error. */
@@ -208,7 +99,37 @@ async function diagnose(location: CatalogLocation, table: string, error: unknown
   throw error;
 }
 
-/** Reads the window table through the catalog, finds the query window and its nearest neighbours. */
+/** The `k` windows nearest the query window in `index`, nearest first, the query window itself left out. */
+export function searchIndex(index: LiveSimilarityIndex, request: SimilarityRequest, table: string): Omit<SimilarityAnswer, 'index'> {
+  const indexed = index.byRecording.get(request.recordingId);
+  const own: WindowSpan[] = (indexed?.windows ?? []).map(([topic, start, end]) => ({
+    recordingId: request.recordingId,
+    topic,
+    windowStart: BigInt(start),
+    windowEnd: BigInt(end),
+  }));
+  const position = findQueryWindow(own, table, request);
+  const label = indexed!.first_label + position;
+  const query = own[position]!;
+  // One more than asked: the query window is (almost always) its own nearest neighbour.
+  const neighbours = index.graph
+    .nearest(index.graph.vectorOf(label), request.k + 1)
+    .filter((n) => n.label !== label)
+    .slice(0, request.k)
+    .map(({ label: found, distance }) => {
+      const at = windowOfLabel(index.descriptor.recordings, found);
+      if (at === undefined) throw new McapflowError('INTERNAL', `similarity index of ${table} answered label ${found}, which no indexed recording holds`);
+      return { recording_id: at.recording.recording_id, topic: at.window[0], window_start: at.window[1], window_end: at.window[2], distance };
+    });
+  return {
+    table,
+    query: { recording_id: query.recordingId, topic: query.topic, window_start: query.windowStart.toString(), window_end: query.windowEnd.toString() },
+    neighbours,
+    windows: index.graph.size,
+  };
+}
+
+/** Finds the query window and its nearest neighbours in the table's similarity index, brought up to date with the catalog first. */
 export async function similarWindows(location: CatalogLocation, request: SimilarityRequest): Promise<SimilarityAnswer> {
   const requested = request.table ?? DEFAULT_WINDOW_TABLE;
   if (!TABLE_NAME_PATTERN.test(requested)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(requested)} is not a table name`);
@@ -217,14 +138,6 @@ export async function similarWindows(location: CatalogLocation, request: Similar
   // SQL compares table names ignoring case; answer with the name the catalog uses.
   const table = [...catalogTables(committed).tables.keys()].find((name) => name.toLowerCase() === requested.toLowerCase());
   if (table === undefined) throw new NotFoundError(`no committed recording has a table ${requested}; similarity search reads ${WINDOW_TABLE_HINT}`);
-  const result = await queryCatalog(location, windowsSql(table)).catch((error: unknown) => diagnose(location, table, error));
-  const windows = windowsOf(result, table);
-  const queryIndex = findQueryWindow(windows, table, request);
-  const query = windows[queryIndex]!;
-  return {
-    table,
-    query: { recording_id: query.recordingId, topic: query.topic, window_start: query.windowStart.toString(), window_end: query.windowEnd.toString() },
-    neighbours: nearestWindows(windows, queryIndex, request.k),
-    windows: windows.length,
-  };
+  const { index, refresh } = await openSimilarityIndex(location, table, committed).catch((error: unknown) => diagnose(location, table, error));
+  return { ...searchIndex(index, request, table), index: refresh };
 }

@@ -62,6 +62,7 @@ describe('authentication', () => {
         '/v1/backfills/{id}',
         '/v1/recordings',
         '/v1/recordings/{id}',
+        '/v1/recordings/{id}/similar',
         '/v1/queues',
         '/v1/dlq',
         '/v1/dlq/{id}/retry',

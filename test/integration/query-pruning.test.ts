@@ -9,16 +9,15 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { McapWriter } from '@mcap/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCommitted, ObjectCache } from '../../src/catalog/catalog.ts';
 import { queryCatalog, type CatalogLocation } from '../../src/catalog/query-session.ts';
 import { tableVersions } from '../../src/catalog/table-versions.ts';
-import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { DEFAULT_START_TIME_NS, generateRobotRun } from '../../src/synth/robot-run.ts';
 import { registry } from '../../src/observability/metrics.ts';
 import { startAdmin, type AdminHarness } from '../helpers/admin-harness.ts';
 import { cdrEncoder, MemoryWritable } from '../helpers/mcap-builders.ts';
+import { watchedStore } from '../helpers/watched-store.ts';
 
 const RUNS = 4;
 const DAY_NS = 86_400_000_000_000n;
@@ -26,24 +25,6 @@ const dir = mkdtempSync(join(tmpdir(), 'mcapflow-pruning-'));
 let admin: AdminHarness;
 const recordings: { id: string; start: bigint }[] = [];
 let imuTable = '';
-
-/** The store as the cache sees it, remembering every object streamed and its bytes. */
-function watchedStore(inner: ObjectStore): { store: ObjectStore; streamed: Map<string, number> } {
-  const streamed = new Map<string, number>();
-  const store = new Proxy(inner, {
-    get(target, property) {
-      // Methods run on the store itself: its private fields are not the proxy's.
-      const value = Reflect.get(target, property) as unknown;
-      if (property !== 'stream') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return async (...args: Parameters<ObjectStore['stream']>): Promise<Readable> => {
-        const body = await target.stream(...args);
-        body.on('data', (chunk: Buffer) => streamed.set(args[1], (streamed.get(args[1]) ?? 0) + chunk.length));
-        return body;
-      };
-    },
-  });
-  return { store, streamed };
-}
 
 /** `sql` through the CLI's path with an empty cache: its answer and the table objects it streamed. */
 async function run(sql: string) {
@@ -203,5 +184,31 @@ describe('table versions', () => {
     expect(messages).toHaveLength(1);
     expect(messages[0]!.recordings).toBe(committed.length);
     expect(messages[0]!.rows).toBe(Number((await run('SELECT count(*) FROM messages')).rows[0]![0]));
+  });
+});
+
+describe('similarity over HTTP', () => {
+  it('GET /v1/recordings/:id/similar answers from the index the admin process keeps, and refuses bad arguments by name', async () => {
+    const target = recordings[0]!.id;
+    const { rows } = await run(
+      `SELECT window_start, (SELECT count(*) FROM imu_windows) FROM imu_windows WHERE recording_id = '${target}' ORDER BY window_start LIMIT 1`,
+    );
+    const at = String(rows[0]![0]);
+    const windows = Number(rows[0]![1]);
+    const first = await admin.call('GET', `/v1/recordings/${target}/similar?at=${at}&k=2`);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body).toMatchObject({ table: 'imu_windows', query: { recording_id: target, window_start: at }, windows });
+    expect(first.body.neighbours).toHaveLength(Math.min(2, windows - 1));
+    const second = await admin.call('GET', `/v1/recordings/${target}/similar?at=${at}&k=2`);
+    expect(second.body.index).toMatchObject({ loadedFrom: 'memory', added: 0, windowsRead: 0 });
+    expect(second.body.neighbours).toEqual(first.body.neighbours);
+    expect((await admin.call('GET', `/v1/recordings/${target}/similar?at=noon`)).body.error).toMatchObject({
+      code: 'BAD_ARGUMENT',
+      message: expect.stringMatching(/at/),
+    });
+    expect((await admin.call('GET', `/v1/recordings/${target}/similar`)).status).toBe(400);
+    expect((await admin.call('GET', `/v1/recordings/${target}/similar?at=${at}&k=0`)).status).toBe(400);
+    expect((await admin.call('GET', `/v1/recordings/not-an-id/similar?at=${at}`)).body.error.code).toBe('BAD_ARGUMENT');
+    expect((await admin.call('GET', `/v1/recordings/${'f'.repeat(32)}/similar?at=${at}`)).status).toBe(404);
   });
 });

@@ -2,7 +2,9 @@
  * Similarity search over the committed per-window feature table: two synthetic robot runs go
  * through the real pipeline (imu_windows written at ingest), then the search reads that table
  * through the catalog and answers real windows of the committed recordings, nearest first,
- * never the query window itself, agreeing with an exhaustive search.
+ * never the query window itself, agreeing with an exhaustive search. The index is persisted in
+ * the derived bucket, loaded from there by a process that has none, and grows by the recordings
+ * committed since, reading only their objects.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryCatalog, type CatalogLocation } from '../../src/catalog/query-session.ts';
 import { similarWindows } from '../../src/catalog/similarity.ts';
+import { forgetOpenedSimilarityIndexes } from '../../src/catalog/similarity-index-store.ts';
+import { listCommitted, ObjectCache } from '../../src/catalog/catalog.ts';
+import { parseSimilarityDescriptor, parseSimilarityPointer, similarityPointerKey } from '../../src/domain/similarity-index.ts';
+import { watchedStore } from '../helpers/watched-store.ts';
 import { DEFAULT_START_TIME_NS, generateRobotRun } from '../../src/synth/robot-run.ts';
 import { buildTestRecording } from '../helpers/mcap-builders.ts';
 import { startHarness, type Harness } from '../helpers/pipeline-harness.ts';
@@ -128,5 +134,76 @@ describe('similarity search over imu_windows', () => {
       ),
     });
     await expect(similarWindows(location, { recordingId: 'f'.repeat(32), at: DEFAULT_START_TIME_NS, k: 3 })).rejects.toThrow(/no committed recording f{32}/);
+  });
+});
+
+describe('the persisted similarity index', () => {
+  const at = DEFAULT_START_TIME_NS + 2_500_000_000n;
+
+  it('is stored in the derived bucket, listing the recordings it holds and their windows', async () => {
+    await similarWindows(location, { recordingId: robots[0]!, at, k: 3 });
+    const { store } = harness!.services;
+    const pointer = parseSimilarityPointer(Buffer.from((await store.get(location.derivedBucket, similarityPointerKey('imu_windows'), 'derived'))!).toString());
+    const descriptor = parseSimilarityDescriptor(Buffer.from((await store.get(location.derivedBucket, pointer.descriptor.key, 'derived'))!).toString());
+    const held = new Map(descriptor.recordings.map((r) => [r.recording_id, r.windows.length]));
+    for (const id of robots) expect(held.get(id), id).toBe(rows.filter((r) => r.recordingId === id).length);
+    expect(descriptor.dims).toBe(rows[0]!.features.length);
+    expect((await store.head(location.derivedBucket, descriptor.graph.key))?.size).toBe(descriptor.graph.bytes);
+  });
+
+  it('is loaded by a process that has none, reading no table object, and answers the same', async () => {
+    const before = await similarWindows(location, { recordingId: robots[0]!, at, k: 5 });
+    forgetOpenedSimilarityIndexes();
+    const watched = watchedStore(harness!.services.store);
+    const cold = { ...location, store: watched.store, home: mkdtempSync(join(dir, 'cold-')) };
+    const after = await similarWindows(cold, { recordingId: robots[0]!, at, k: 5 });
+    expect(after.index).toMatchObject({ loadedFrom: 'store', added: 0, removed: 0, rebuilt: false, persisted: false, windowsRead: 0 });
+    expect(after.neighbours).toEqual(before.neighbours);
+    expect([...watched.streamed.keys()].filter((key) => key.startsWith('objects/'))).toEqual([]);
+    // Warm: nothing read again.
+    expect((await similarWindows(cold, { recordingId: robots[1]!, at, k: 5 })).index.loadedFrom).toBe('memory');
+  });
+
+  it('adds a recording committed later by reading only its windows, and finds its moments', async () => {
+    const run = await generateRobotRun({ path: join(dir, 'robot-5.mcap'), sizeBytes: 6 * 1024 * 1024, seed: 5, chunkSizeBytes: 256 * 1024 });
+    const summary = await harness!.process(run.path);
+    expect(summary.status).toBe('committed');
+    const watched = watchedStore(harness!.services.store);
+    const cold = { ...location, store: watched.store, home: mkdtempSync(join(dir, 'grow-')) };
+    const answer = await similarWindows(cold, { recordingId: summary.recording_id, at, k: 5 });
+    const committed = await listCommitted(location.store, location.derivedBucket, new ObjectCache(join(dir, 'list'), location.store, location.derivedBucket));
+    const added = committed.find((r) => r.manifest.recording_id === summary.recording_id)!.manifest.tables['imu_windows']!;
+    expect(answer.index).toMatchObject({ added: 1, removed: 0, rebuilt: false, persisted: true, windowsRead: added.rows });
+    expect(answer.windows).toBe(rows.length + added.rows);
+    expect(answer.query).toMatchObject({ recording_id: summary.recording_id, topic: '/imu' });
+    expect(answer.neighbours).toHaveLength(5);
+    // The only table objects read are the new recording's windows.
+    const tableReads = [...watched.streamed.keys()].filter((key) => key.startsWith('objects/'));
+    expect(tableReads.sort()).toEqual(added.objects.map((o) => o.key).sort());
+    // Another process opening the index now finds the new recording in the store.
+    forgetOpenedSimilarityIndexes();
+    const again = await similarWindows({ ...location, home: mkdtempSync(join(dir, 'again-')) }, { recordingId: summary.recording_id, at, k: 5 });
+    expect(again.index).toMatchObject({ loadedFrom: 'store', added: 0, windowsRead: 0 });
+    expect(again.neighbours).toEqual(answer.neighbours);
+  }, 60_000);
+
+  it('rebuilds from the catalog, with a warning, when the stored index cannot be read', async () => {
+    const { store } = harness!.services;
+    await store.put(location.derivedBucket, similarityPointerKey('imu_windows'), '{"format":"mcapflow.similarity-pointer/1","descriptor":{}}');
+    forgetOpenedSimilarityIndexes();
+    const warnings: string[] = [];
+    const quiet = () => {};
+    const log = {
+      warn: (fields: { problem?: string }) => warnings.push(String(fields.problem)),
+      debug: quiet,
+      info: quiet,
+      error: quiet,
+    } as unknown as CatalogLocation['log'];
+    const answer = await similarWindows({ ...location, log, home: mkdtempSync(join(dir, 'damaged-')) }, { recordingId: robots[0]!, at, k: 5 });
+    expect(answer.index).toMatchObject({ loadedFrom: 'none', rebuilt: true, persisted: true });
+    expect(warnings.join('\n')).toMatch(/similarity index pointer field descriptor.key/);
+    expect(answer.neighbours).toHaveLength(5);
+    const pointer = parseSimilarityPointer(Buffer.from((await store.get(location.derivedBucket, similarityPointerKey('imu_windows'), 'derived'))!).toString());
+    expect(pointer.descriptor.key).toMatch(/^similarity\/imu_windows\/[0-9a-f]{64}\.json$/);
   });
 });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildWindowIndex, findQueryWindow, nearestWindows, windowsOf, windowsSql, zNormalise, type FeatureWindow } from '../../src/catalog/similarity.ts';
+import { findQueryWindow, searchIndex } from '../../src/catalog/similarity.ts';
+import { newSimilarityIndex } from '../../src/catalog/similarity-index-store.ts';
+import { windowsOf, windowsSql, type FeatureWindow } from '../../src/catalog/window-table.ts';
+import {
+  normalise,
+  normaliserOf,
+  parseSimilarityDescriptor,
+  parseSimilarityPointer,
+  windowOfLabel,
+  type IndexedRecording,
+} from '../../src/domain/similarity-index.ts';
 import { parseTime } from '../../src/cli/commands/cat.ts';
 
 const S = 1_000_000_000n;
@@ -66,15 +76,19 @@ describe('finding the query window', () => {
 
 describe('nearest windows', () => {
   it('z-normalises every feature: mean 0, standard deviation 1, constants to 0', () => {
-    const out = zNormalise([
+    const vectors = [
       [1, 100, 7],
       [3, 300, 7],
-    ]);
-    expect(out).toEqual([
+    ];
+    const normaliser = normaliserOf(vectors, 3);
+    expect(vectors.map((v) => normalise(v, normaliser))).toEqual([
       [-1, -1, 0],
       [1, 1, 0],
     ]);
   });
+
+  const byRecording = (windows: FeatureWindow[]): [string, string, FeatureWindow[]][] =>
+    [...new Set(windows.map((x) => x.recordingId))].map((id) => [id, 'c'.repeat(64), windows.filter((x) => x.recordingId === id)]);
 
   it('answers the k nearest other windows, nearest first, never the query window itself', () => {
     // Feature 2 is in units 1000 times larger: unnormalised, b@1 (off by 10 in feature 1 only) would come before b@0 (off by 200 in feature 2).
@@ -86,7 +100,11 @@ describe('nearest windows', () => {
       w('b', 1, [0, 10_000]),
       w('b', 2, [10, 10_000]),
     ];
-    const neighbours = nearestWindows(windows, 1, 3);
+    const index = newSimilarityIndex('t', byRecording(windows));
+    const search = (k: number) => searchIndex(index, { recordingId: 'a', at: S, k }, 't');
+    const { neighbours, query, windows: searched } = search(3);
+    expect(query).toEqual({ recording_id: 'a', topic: '/imu', window_start: '1000000000', window_end: '2000000000' });
+    expect(searched).toBe(6);
     expect(neighbours.map((n) => [n.recording_id, n.window_start])).toEqual([
       ['b', '2000000000'], // identical features: distance 0, still another window
       ['b', '0'],
@@ -97,35 +115,50 @@ describe('nearest windows', () => {
     expect(distances).toEqual([...distances].sort((x, y) => x - y));
     expect(neighbours[1]).toMatchObject({ topic: '/imu', window_end: '1000000000' });
     // Fewer windows than asked for: every other window, the query still left out.
-    expect(nearestWindows(windows, 0, 50).map((n) => `${n.recording_id}@${n.window_start}`)).toHaveLength(5);
-    expect(nearestWindows([w('a', 0, [1])], 0, 5)).toEqual([]);
+    expect(search(50).neighbours).toHaveLength(5);
+    const lonely = newSimilarityIndex('t', byRecording([w('a', 0, [1])]));
+    expect(searchIndex(lonely, { recordingId: 'a', at: 0n, k: 5 }, 't').neighbours).toEqual([]);
   });
 
-  it('builds the index in one replaceable function', () => {
-    const index = buildWindowIndex([
-      [0, 0],
-      [3, 4],
-      [1, 0],
-    ]);
-    expect(index.size).toBe(3);
-    expect(index.nearest([0, 0], 3)).toEqual([
-      { label: 0, distance: 0 },
-      { label: 2, distance: 1 },
-      { label: 1, distance: 5 },
-    ]);
-    const asked: number[][][] = [];
-    const fake = (vectors: readonly number[][]) => (
-      asked.push([...vectors]),
+  it('names the recording a label belongs to, and no recording for a deleted label', () => {
+    const recordings: IndexedRecording[] = [
+      { recording_id: 'a'.repeat(32), content: 'c'.repeat(64), first_label: 0, windows: [['/imu', '0', '1']] },
       {
-        size: vectors.length,
-        nearest: () => [
-          { label: 0, distance: 0 },
-          { label: 1, distance: 2 },
+        recording_id: 'b'.repeat(32),
+        content: 'c'.repeat(64),
+        first_label: 3,
+        windows: [
+          ['/imu', '0', '1'],
+          ['/imu', '1', '2'],
         ],
-      }
+      },
+    ];
+    expect(windowOfLabel(recordings, 0)?.recording.recording_id).toBe('a'.repeat(32));
+    expect(windowOfLabel(recordings, 4)?.window).toEqual(['/imu', '1', '2']);
+    expect(windowOfLabel(recordings, 1)).toBeUndefined();
+    expect(windowOfLabel(recordings, 5)).toBeUndefined();
+  });
+
+  it('refuses a stored index of another format or shape, naming the field', () => {
+    expect(() => parseSimilarityPointer('{"format":"mcapflow.similarity-pointer/9"}')).toThrow(/format "mcapflow.similarity-pointer\/9"; this version reads/);
+    expect(() => parseSimilarityPointer('nope')).toThrow(/pointer is not JSON/);
+    const descriptor = {
+      format: 'mcapflow.similarity-index/1',
+      table: 'imu_windows',
+      dims: 2,
+      m: 16,
+      ef_construction: 200,
+      normaliser: { mean: [0], std: [1] },
+      graph: { key: `similarity/imu_windows/${'a'.repeat(64)}.hnsw`, sha256: 'a'.repeat(64), bytes: 1 },
+      next_label: 0,
+      deleted: 0,
+      recordings: [],
+    };
+    expect(() => parseSimilarityDescriptor(JSON.stringify(descriptor))).toThrow(/normaliser must have 2 means/);
+    expect(() => parseSimilarityDescriptor(JSON.stringify({ ...descriptor, dims: 1, graph: { ...descriptor.graph, key: '../x' } }))).toThrow(
+      /field graph.key is not a similarity object key/,
     );
-    expect(nearestWindows([w('a', 0, [1]), w('a', 1, [3])], 0, 1, fake)).toMatchObject([{ window_start: '1000000000', distance: 2 }]);
-    expect(asked).toEqual([[[-1], [1]]]);
+    expect(parseSimilarityDescriptor(JSON.stringify({ ...descriptor, dims: 1 })).dims).toBe(1);
   });
 
   it('parses times', () => {
