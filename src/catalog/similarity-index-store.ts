@@ -117,11 +117,12 @@ export function newSimilarityIndex(
     recordings: [],
   };
   const index = { descriptor, graph: WindowGraph.create(dims, vectors.length), byRecording: new Map<string, IndexedRecording>() };
-  for (const [id, content, windows] of recordings) addRecording(index, id, content, windows);
+  for (const [id, content, windows] of recordings) addRecordingToIndex(index, id, content, windows);
   return index;
 }
 
-function addRecording(index: LiveSimilarityIndex, recordingId: string, content: string, windows: FeatureWindow[]): void {
+/** Adds one recording's windows under the next labels, normalised as the index's first windows were. */
+export function addRecordingToIndex(index: LiveSimilarityIndex, recordingId: string, content: string, windows: FeatureWindow[]): void {
   const { descriptor, graph } = index;
   const indexed: IndexedRecording = { recording_id: recordingId, content, first_label: descriptor.next_label, windows: [] };
   for (const w of windows) {
@@ -235,7 +236,7 @@ async function refreshIndex(
   } else {
     for (const id of stale) removeRecording(index, id);
     refresh.removed = stale.length;
-    for (const id of toRead) addRecording(index, id, wanted.get(id)!, windows.get(id)!);
+    for (const id of toRead) addRecordingToIndex(index, id, wanted.get(id)!, windows.get(id)!);
   }
   refresh.added = toRead.length;
   opened.set(memoKey, index);
