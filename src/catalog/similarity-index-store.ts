@@ -251,6 +251,11 @@ async function refreshIndex(
   return { index, refresh };
 }
 
+/** The window tables of `bucket` whose index this process holds. */
+export function openedSimilarityTables(bucket: string): string[] {
+  return [...opened.keys()].filter((key) => key.startsWith(`${bucket}/`)).map((key) => key.slice(bucket.length + 1));
+}
+
 /** Forgets the indexes this process opened (tests; a process that wants to read the store again). */
 export function forgetOpenedSimilarityIndexes(): void {
   opened.clear();

@@ -280,6 +280,12 @@ export const OPTIONS = {
     'POST /v1/query statements an admin process runs at once, each in its own sandbox process; more are refused with HTTP 429 QUERY_BUSY.',
     positiveInt,
   ),
+  similarityRefreshMs: option(
+    'MCAPFLOW_SIMILARITY_REFRESH_MS',
+    '5000',
+    'How often the admin role looks for new commits and adds their windows to the persisted similarity index (imu_windows and every window table searched since it started), so searches find it current; 0: only when searched.',
+    nonNegativeInt,
+  ),
   logLevel: option(
     'MCAPFLOW_LOG_LEVEL',
     'info',

@@ -18,6 +18,7 @@ import { registry } from '../../src/observability/metrics.ts';
 import { startAdmin, type AdminHarness } from '../helpers/admin-harness.ts';
 import { cdrEncoder, MemoryWritable } from '../helpers/mcap-builders.ts';
 import { watchedStore } from '../helpers/watched-store.ts';
+import { parseSimilarityDescriptor, parseSimilarityPointer, similarityPointerKey } from '../../src/domain/similarity-index.ts';
 
 const RUNS = 4;
 const DAY_NS = 86_400_000_000_000n;
@@ -38,7 +39,7 @@ async function run(sql: string) {
 }
 
 beforeAll(async () => {
-  admin = await startAdmin('pruning');
+  admin = await startAdmin('pruning', { MCAPFLOW_SIMILARITY_REFRESH_MS: '250' });
   for (let seed = 1; seed <= RUNS; seed++) {
     const start = DEFAULT_START_TIME_NS + BigInt(seed - 1) * DAY_NS;
     const file = await generateRobotRun({ path: join(dir, `run-${seed}.mcap`), sizeBytes: 1024 * 1024, seed, startTimeNs: start });
@@ -211,4 +212,32 @@ describe('similarity over HTTP', () => {
     expect((await admin.call('GET', `/v1/recordings/not-an-id/similar?at=${at}`)).body.error.code).toBe('BAD_ARGUMENT');
     expect((await admin.call('GET', `/v1/recordings/${'f'.repeat(32)}/similar?at=${at}`)).status).toBe(404);
   });
+
+  it('adds a recording to the persisted index once it commits, before anyone searches it', async () => {
+    const file = await generateRobotRun({
+      path: join(dir, 'similar-late.mcap'),
+      sizeBytes: 1024 * 1024,
+      seed: 123,
+      startTimeNs: DEFAULT_START_TIME_NS + 9n * DAY_NS,
+    });
+    const summary = await admin.harness.process(file.path);
+    expect(summary.status).toBe('committed');
+    const { store, config } = { store: admin.harness.services.store, config: admin.harness.config };
+    const deadline = Date.now() + 15_000;
+    let held: string[] = [];
+    while (!held.includes(summary.recording_id)) {
+      expect(Date.now(), `the index never listed ${summary.recording_id}; it holds ${held.join(', ')}`).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 200));
+      const pointer = await store.get(config.derivedBucket, similarityPointerKey('imu_windows'), 'derived');
+      if (pointer === undefined) continue;
+      const { descriptor } = parseSimilarityPointer(Buffer.from(pointer).toString());
+      held = parseSimilarityDescriptor(Buffer.from((await store.get(config.derivedBucket, descriptor.key, 'derived'))!).toString()).recordings.map(
+        (r) => r.recording_id,
+      );
+    }
+    const { rows } = await run(`SELECT window_start FROM imu_windows WHERE recording_id = '${summary.recording_id}' ORDER BY window_start LIMIT 1`);
+    const answer = await admin.call('GET', `/v1/recordings/${summary.recording_id}/similar?at=${String(rows[0]![0])}&k=2`);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.index).toMatchObject({ loadedFrom: 'memory', added: 0, windowsRead: 0 });
+  }, 60_000);
 });

@@ -1,12 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { parseTimeArgument } from '../../catalog/extraction-plan.ts';
+import { queryResources } from '../../catalog/query-session.ts';
 import { DEFAULT_WINDOW_TABLE, similarWindows } from '../../catalog/similarity.ts';
 import { isRecordingId } from '../../domain/identity.ts';
 import { InvalidInputError } from '../../errors.ts';
+import { startSimilarityRefresher } from '../similarity-refresher.ts';
 import { errorResponses, type AdminContext } from './context.ts';
 
 /** Similarity search through the admin process's persisted index: loaded once, grown as recordings commit. */
 export function similarRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const { services } = ctx;
+  const location = {
+    store: services.store,
+    derivedBucket: services.config.derivedBucket,
+    home: services.config.home,
+    resources: queryResources(services.config),
+    log: ctx.log,
+  };
+  const refresher = startSimilarityRefresher(location, services.config.similarityRefreshMs, ctx.log);
+  app.addHook('onClose', async () => refresher.stop());
+
   app.get<{ Params: { id: string }; Querystring: { at: string; k?: number; topic?: string; table?: string } }>(
     '/v1/recordings/:id/similar',
     {
@@ -31,11 +44,13 @@ export function similarRoutes(app: FastifyInstance, ctx: AdminContext): void {
     async (request) => {
       const { id } = request.params;
       if (!isRecordingId(id)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(id)} is not a recording id (32 hex characters)`);
-      const { services } = ctx;
-      return similarWindows(
-        { store: services.store, derivedBucket: services.config.derivedBucket, home: services.config.home, log: ctx.log },
-        { recordingId: id, at: parseTimeArgument('at', request.query.at), k: request.query.k ?? 5, topic: request.query.topic, table: request.query.table },
-      );
+      return similarWindows(location, {
+        recordingId: id,
+        at: parseTimeArgument('at', request.query.at),
+        k: request.query.k ?? 5,
+        topic: request.query.topic,
+        table: request.query.table,
+      });
     },
   );
 }
