@@ -4,9 +4,8 @@
  * imu_windows and of every window table searched since the process started, so the first search
  * after a commit does not pay for it. The catalog stays the truth: a search refreshes too.
  */
-import { listCommitted } from '../catalog/catalog.ts';
 import { catalogTables } from '../catalog/catalog-tables.ts';
-import { objectCache, type CatalogLocation } from '../catalog/query-session.ts';
+import { committedRecordings, type CatalogLocation } from '../catalog/query-session.ts';
 import { openedSimilarityTables, openSimilarityIndex } from '../catalog/similarity-index-store.ts';
 import { DEFAULT_WINDOW_TABLE } from '../catalog/window-table.ts';
 import type { Logger } from '../log.ts';
@@ -21,7 +20,7 @@ export function startSimilarityRefresher(location: CatalogLocation, intervalMs: 
   let seen = '';
   let running: Promise<void> = Promise.resolve();
   const pass = async (): Promise<void> => {
-    const committed = await listCommitted(location.store, location.derivedBucket, objectCache(location), location.log);
+    const committed = await committedRecordings(location);
     const version = committed.map((r) => r.version).join('\n');
     if (version === seen) return;
     const present = new Set(catalogTables(committed).tables.keys());

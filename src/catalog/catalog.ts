@@ -120,3 +120,38 @@ export async function listCommitted(store: ObjectStore, bucket: string, cache: O
   parsedManifests.set(bucket, listed);
   return committed;
 }
+
+/** Tells whether the catalog may have changed: a token that moves with every commit. */
+export interface CatalogChangeFeed {
+  token(): Promise<string>;
+}
+
+/** Longest a listing is reused while the token stands still: manifests written or removed by hand show up after this. */
+export const LISTING_MAX_AGE_MS = 30_000;
+const listings = new WeakMap<CatalogChangeFeed, Map<string, { token: string; at: number; committed: CommittedRecording[] }>>();
+
+/**
+ * {@link listCommitted}, reused while `feed`'s token has not moved (and for at most
+ * LISTING_MAX_AGE_MS): a statement after no commit costs one token read, not a LIST of every
+ * manifest. Without a feed, or when it cannot be read, the manifests are listed.
+ */
+export async function listCommittedSince(
+  feed: CatalogChangeFeed | undefined,
+  store: ObjectStore,
+  bucket: string,
+  cache: ObjectCache,
+  log?: Logger,
+): Promise<CommittedRecording[]> {
+  if (feed === undefined) return listCommitted(store, bucket, cache, log);
+  // Read before listing: a commit landing during the listing moves the token past this one.
+  const token = await feed.token().catch(() => undefined);
+  const known = listings.get(feed)?.get(bucket);
+  if (token !== undefined && known?.token === token && Date.now() - known.at < LISTING_MAX_AGE_MS) return known.committed;
+  const committed = await listCommitted(store, bucket, cache, log);
+  if (token !== undefined) {
+    const byBucket = listings.get(feed) ?? new Map<string, { token: string; at: number; committed: CommittedRecording[] }>();
+    byBucket.set(bucket, { token, at: Date.now(), committed });
+    listings.set(feed, byBucket);
+  }
+  return committed;
+}

@@ -10,7 +10,7 @@ import { McapflowError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { queriesTotal, type QueryOutcome } from '../observability/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { listCommitted, ObjectCache, type CommittedRecording } from './catalog.ts';
+import { listCommittedSince, ObjectCache, type CatalogChangeFeed, type CommittedRecording } from './catalog.ts';
 import { catalogTables, mentionedTables, type TableObjectRef } from './catalog-tables.ts';
 import { neededObjects, tableReads } from './query-pruning.ts';
 import { parseSql } from './sql-parse.ts';
@@ -25,6 +25,13 @@ export interface CatalogLocation {
   /** DuckDB's memory, threads and spill limits; unset, DuckDB's defaults. */
   resources?: QueryResources | undefined;
   log?: Logger | undefined;
+  /** Where commits are noted (the admin role passes Redis): the catalog is relisted only when one landed. */
+  changes?: CatalogChangeFeed | undefined;
+}
+
+/** The committed recordings, listed again only when a commit may have landed (see listCommittedSince). */
+export function committedRecordings(location: CatalogLocation): Promise<CommittedRecording[]> {
+  return listCommittedSince(location.changes, location.store, location.derivedBucket, objectCache(location), location.log);
 }
 
 export interface QueryResources {
@@ -83,7 +90,7 @@ export interface CatalogReads {
  */
 async function loadCatalog(location: CatalogLocation, sql: string, signal?: AbortSignal): Promise<{ catalog: LoadedCatalog; reads: CatalogReads[] }> {
   const cache = objectCache(location);
-  const committed = await listCommitted(location.store, location.derivedBucket, cache, location.log);
+  const committed = await committedRecordings(location);
   const tables = catalogTables(committed);
   const mentioned = mentionedTables(sql, tables.tables.keys());
   const reads = mentioned.length === 0 ? null : tableReads(await parseSql(sql));

@@ -8,9 +8,8 @@
 import { TABLE_NAME_PATTERN } from '../domain/table-names.ts';
 import { windowOfLabel } from '../domain/similarity-index.ts';
 import { InvalidInputError, McapflowError, NotFoundError } from '../errors.ts';
-import { listCommitted } from './catalog.ts';
 import { catalogTables } from './catalog-tables.ts';
-import { objectCache, queryCatalog, type CatalogLocation } from './query-session.ts';
+import { committedRecordings, queryCatalog, type CatalogLocation } from './query-session.ts';
 import { openSimilarityIndex, type IndexRefresh, type LiveSimilarityIndex } from './similarity-index-store.ts';
 import { DEFAULT_WINDOW_TABLE, WINDOW_COLUMNS, WINDOW_TABLE_HINT, type WindowSpan } from './window-table.ts';
 
@@ -133,7 +132,7 @@ export function searchIndex(index: LiveSimilarityIndex, request: SimilarityReque
 export async function similarWindows(location: CatalogLocation, request: SimilarityRequest): Promise<SimilarityAnswer> {
   const requested = request.table ?? DEFAULT_WINDOW_TABLE;
   if (!TABLE_NAME_PATTERN.test(requested)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(requested)} is not a table name`);
-  const committed = await listCommitted(location.store, location.derivedBucket, objectCache(location), location.log);
+  const committed = await committedRecordings(location);
   if (!committed.some((r) => r.manifest.recording_id === request.recordingId)) throw new NotFoundError(`no committed recording ${request.recordingId}`);
   // SQL compares table names ignoring case; answer with the name the catalog uses.
   const table = [...catalogTables(committed).tables.keys()].find((name) => name.toLowerCase() === requested.toLowerCase());

@@ -61,6 +61,12 @@ export const KEY_CATALOG: readonly KeyDescription[] = [
     holds: 'time (ms) up to which failed jobs lost their entry to MCAPFLOW_DLQ_MAX_ENTRIES, so the startup sweep leaves them alone',
   },
   {
+    pattern: '<prefix>:catalog-changes',
+    type: 'string',
+    lifetime: 'no expiry; one per instance',
+    holds: 'a counter every commit increments after writing its manifest: a query service relists the catalog only when it moved (status/catalog-changes.ts)',
+  },
+  {
     pattern: '<prefix>:backfill:<backfill id>',
     type: 'hash',
     lifetime: 'no expiry',
@@ -181,6 +187,10 @@ export class RedisKeys {
   /** Time (ms) up to which the DLQ cap dropped entries (string). */
   get dlqDroppedUntil(): string {
     return `${this.prefix}:dlq-dropped-until`;
+  }
+
+  get catalogChanges(): string {
+    return `${this.prefix}:catalog-changes`;
   }
 
   /** One backfill's request, state and progress (hash). Written in one MULTI with `backfillIndex`. */

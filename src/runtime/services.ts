@@ -7,6 +7,7 @@ import { createWorkContext, type WorkContext } from '../operators/context.ts';
 import { DeadLetters } from '../queue/dead-letters.ts';
 import { Queues } from '../queue/queues.ts';
 import { RecordingStatusStore } from '../status/recording-status.ts';
+import { CatalogChanges } from '../status/catalog-changes.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { S3Store } from '../storage/s3-store.ts';
 import type { S3Credentials } from '../embedded/s3-credentials.ts';
@@ -19,6 +20,8 @@ export interface Services {
   store: ObjectStore;
   queues: Queues;
   status: RecordingStatusStore;
+  /** Commits noted in Redis, so query services relist the catalog only when one landed. */
+  catalogChanges: CatalogChanges;
   work: WorkContext;
   /** Every operator this process knows: the built-ins and MCAPFLOW_OPERATORS. */
   registry: OperatorRegistry;
@@ -75,6 +78,7 @@ export function createServices(config: Config, endpoints: ServiceEndpoints, regi
     store,
     queues,
     status,
+    catalogChanges: new CatalogChanges(queues.connection, queues.keys),
     work: operators,
     registry,
     deadLetters: new DeadLetters(queues, { maxEntries: config.dlqMaxEntries, maxEntryBytes: config.dlqMaxEntryBytes }),

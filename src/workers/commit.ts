@@ -225,6 +225,8 @@ async function finalizeCommit(
     if (error instanceof ManifestConflictError) throw new UnrecoverableError(error.message);
     throw error;
   }
+  // Noted even when the manifest was already there: the attempt that wrote it may have failed before noting it.
+  await services.catalogChanges.noteCommitted();
   await status.set(plan.recordingId, 'committed', { source: s3Uri(plan.source.bucket, plan.source.key), reason: manifest.reason });
   // Counted once per manifest written (a re-run that finds it unchanged is not a new commit).
   if (written !== 'unchanged') recordCommitted({ recovered: manifest.recovered, eventTime: data.eventTime });

@@ -145,6 +145,18 @@ describe('the warm query service', () => {
     expect(answer.body.error.message).toMatch(/does not exist/);
   });
 
+  it('lists the catalog again only when a commit was noted', async () => {
+    const lists = async () =>
+      (await registry.getSingleMetric('mcapflow_s3_requests_total')!.get()).values.filter((v) => v.labels.op === 'list').reduce((n, v) => n + v.value, 0);
+    await post('SELECT count(*) FROM recordings');
+    const before = await lists();
+    for (let i = 0; i < 3; i++) expect(await post('SELECT count(*) FROM recordings')).toEqual([[RUNS]]);
+    expect(await lists()).toBe(before);
+    await admin.harness.services.catalogChanges.noteCommitted();
+    expect(await post('SELECT count(*) FROM recordings')).toEqual([[RUNS]]);
+    expect(await lists()).toBeGreaterThan(before);
+  });
+
   it('opens a new engine once a commit lands, and the new recording is in the answer', async () => {
     const count = async () => Number((await post('SELECT count(*) FROM recordings'))[0]![0]);
     expect(await count()).toBe(RUNS);

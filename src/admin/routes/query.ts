@@ -14,6 +14,7 @@ export function queryRoutes(app: FastifyInstance, ctx: AdminContext): void {
       home: services.config.home,
       resources: queryResources(services.config),
       log: ctx.log,
+      changes: services.catalogChanges,
     },
     sandboxLimits(services.config),
   );

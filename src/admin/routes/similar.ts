@@ -16,6 +16,7 @@ export function similarRoutes(app: FastifyInstance, ctx: AdminContext): void {
     home: services.config.home,
     resources: queryResources(services.config),
     log: ctx.log,
+    changes: services.catalogChanges,
   };
   const refresher = startSimilarityRefresher(location, services.config.similarityRefreshMs, ctx.log);
   app.addHook('onClose', async () => refresher.stop());
