@@ -2,12 +2,12 @@
  * What a query sees, computed from the committed manifests without touching DuckDB: the rows
  * of `recordings` and `topics`, and the objects behind every other table under the name it
  * is queried by (domain/table-names.ts: names are unique ignoring case, as SQL compares
- * them). Plain values only, so a catalog can be handed to another process as it is.
+ * them), each version of a table under its own view (table-versions.ts). Plain values only, so a catalog can be handed to another process as it is.
  */
 import type { Manifest } from '../domain/manifest.ts';
-import { queryableTableNames } from '../domain/table-names.ts';
 import type { CommittedRecording } from './catalog.ts';
 import type { PrunableObject } from './query-pruning.ts';
+import { queriedTableNames, tableVersionsOf } from './table-versions.ts';
 
 export type ColumnType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'BOOLEAN' | 'TIMESTAMPTZ';
 /** A cell: BIGINT as bigint, TIMESTAMPTZ as bigint microseconds since the epoch. */
@@ -84,26 +84,16 @@ function recordingRow(m: Manifest, committedAt: Date | undefined): CatalogValue[
   ];
 }
 
-/** Manifest table name → the name it is queried by (domain/table-names.ts), earliest commit first. */
-export function queriedTableNames(recordings: readonly CommittedRecording[]): Map<string, string> {
-  const firstCommitted = new Map<string, number | undefined>();
-  for (const { manifest, committedAt } of recordings) {
-    for (const table of Object.keys(manifest.tables)) {
-      const time = committedAt?.getTime();
-      const known = firstCommitted.get(table);
-      firstCommitted.set(table, known === undefined ? time : time === undefined ? known : Math.min(known, time));
-    }
-  }
-  return queryableTableNames([...firstCommitted].map(([name, firstCommittedMs]) => ({ name, firstCommittedMs })));
-}
-
 export function catalogTables(recordings: readonly CommittedRecording[]): CatalogTables {
   const names = queriedTableNames(recordings);
+  const { viewOf } = tableVersionsOf(recordings);
   const tables = new Map<string, TableObjectRef[]>();
   const topics: CatalogValue[][] = [];
   for (const { manifest: m } of recordings) {
+    // Where this recording's rows of each table are queried: the view of its table's version.
+    const views = new Map(Object.entries(m.tables).map(([table, spec]) => [table, viewOf(names.get(table)!, spec.operator, spec.fingerprint)]));
     for (const [table, { objects }] of Object.entries(m.tables)) {
-      const name = names.get(table)!;
+      const name = views.get(table)!;
       const refs = tables.get(name) ?? [];
       for (const o of objects) {
         refs.push({
@@ -129,7 +119,7 @@ export function catalogTables(recordings: readonly CommittedRecording[]): Catalo
         BigInt(t.messages),
         big(t.first_log_time),
         big(t.last_log_time),
-        t.table === null ? null : (names.get(t.table) ?? t.table),
+        t.table === null ? null : (views.get(t.table) ?? names.get(t.table) ?? t.table),
         BigInt(t.decode_errors),
         BigInt(t.out_of_order),
         BigInt(t.gaps),

@@ -197,6 +197,18 @@ describe('table versions', () => {
     expect(messages).toHaveLength(1);
     expect(messages[0]!.recordings).toBe(committed.length);
     expect(messages[0]!.rows).toBe(Number((await run('SELECT count(*) FROM messages')).rows[0]![0]));
+
+    // Queries see the newest version under the table's name and the older one under its view, never the two unioned.
+    expect(imu[0]!.view).toBe(imuTable);
+    expect(imu[1]!.view).toMatch(new RegExp(`^${imuTable}__v[0-9a-f]{12}$`));
+    const newest = await run(`SELECT recording_id, count(*), min(x), max(x) FROM "${imuTable}" GROUP BY ALL`);
+    expect(newest.rows).toEqual([[summary.recording_id, 3, 0, 2]]);
+    const older = await run(`SELECT count(DISTINCT recording_id), count(*), max(angular_velocity.z) IS NOT NULL FROM ${imu[1]!.view}`);
+    expect(older.rows).toEqual([[imu[1]!.recordings, imu[1]!.rows, true]]);
+    const topics = await run(`SELECT DISTINCT table_name FROM topics WHERE topic = '/imu' ORDER BY 1`);
+    expect(topics.rows).toEqual([[imuTable], [imu[1]!.view]].sort());
+    const posted = await admin.call('POST', '/v1/query', { body: { sql: `SELECT count(*) FROM ${imu[1]!.view}` } });
+    expect(posted.body.rows).toEqual([[imu[1]!.rows]]);
   });
 });
 

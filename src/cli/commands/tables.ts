@@ -11,7 +11,7 @@ export function registerTables(program: Command): void {
   program
     .command('tables')
     .description(
-      'List the committed tables and their versions (operator@version and schema fingerprint): recordings, rows, objects and bytes of each. A table with two versions holds rows of different shapes.',
+      'List the committed tables and their versions (operator@version and schema fingerprint): the view each is queried by, recordings, rows, objects and bytes. A table with two versions holds rows of different shapes: its name is the newest version, each older one is <table>__v<12 hex>.',
     )
     .option('--json', 'print {"tables": [...]}')
     .action(async (options: { json?: boolean }) => {
@@ -24,9 +24,10 @@ export function registerTables(program: Command): void {
         if (options.json) process.stdout.write(`${JSON.stringify({ tables: versions })}\n`);
         else
           printTable(
-            ['table', 'operator', 'fingerprint', 'recordings', 'rows', 'objects', 'MB', 'last committed'],
+            ['table', 'view', 'operator', 'fingerprint', 'recordings', 'rows', 'objects', 'MB', 'last committed'],
             versions.map((v) => [
               v.table,
+              v.view,
               v.operator,
               v.fingerprint.slice(0, 12),
               v.recordings,
