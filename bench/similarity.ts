@@ -27,6 +27,7 @@ import { searchIndex } from '../src/catalog/similarity.ts';
 import { WindowGraph } from '../src/catalog/window-graph.ts';
 import type { FeatureWindow } from '../src/catalog/window-table.ts';
 import { normalise } from '../src/domain/similarity-index.ts';
+import { Prng } from '../src/synth/prng.ts';
 import { median, percentile } from './stats.ts';
 
 const WINDOWS_PER_RECORDING = 1450;
@@ -50,20 +51,9 @@ export interface SimilarityIndexResult {
   readMs: number;
 }
 
-/** Seeded uniform numbers in [0, 1): mulberry32. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function generate(windows: number, dims: number, seed: number): [string, string, FeatureWindow[]][] {
-  const next = random(seed);
+  const prng = new Prng(seed);
+  const next = () => prng.next();
   const scale = Array.from({ length: dims }, (_, i) => 10 ** (i % 4));
   const centres = Array.from({ length: 2000 }, () => Array.from({ length: dims }, (_, i) => (next() * 2 - 1) * scale[i]!));
   const recordings: [string, string, FeatureWindow[]][] = [];
@@ -123,7 +113,8 @@ export function measureSimilarityIndex(options: { windows: number; dims: number;
   // Exact neighbours by brute force over the same normalised vectors.
   const all = recordings.flatMap(([, , windows]) => windows);
   const vectors = all.map((w) => Float64Array.from(normalise(w.features, index.descriptor.normaliser)));
-  const next = random(11);
+  const queries = new Prng(11);
+  const next = () => queries.next();
   const times: number[] = [];
   let found = 0;
   for (let q = 0; q < options.queries; q++) {

@@ -1,23 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { queryResources, SandboxedQueries, sandboxLimits } from '../../catalog/query-session.ts';
+import { SandboxedQueries, sandboxLimits } from '../../catalog/query-session.ts';
 import { SandboxStopped } from '../../catalog/sandbox-pool.ts';
 import { isMcapflowError } from '../../errors.ts';
 import { errorBody } from '../http-errors.ts';
-import { ERROR_SCHEMA, errorResponses, type AdminContext } from './context.ts';
+import { adminCatalog, ERROR_SCHEMA, errorResponses, type AdminContext } from './context.ts';
 
 export function queryRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { services } = ctx;
-  const queries = new SandboxedQueries(
-    {
-      store: services.store,
-      derivedBucket: services.config.derivedBucket,
-      home: services.config.home,
-      resources: queryResources(services.config),
-      log: ctx.log,
-      changes: services.catalogChanges,
-    },
-    sandboxLimits(services.config),
-  );
+  const queries = new SandboxedQueries(adminCatalog(ctx), sandboxLimits(services.config));
   // Before in-flight requests are waited for: a running statement must not hold up a shutdown.
   app.addHook('preClose', async () => queries.close());
 

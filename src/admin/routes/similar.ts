@@ -1,24 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { parseTimeArgument } from '../../catalog/extraction-plan.ts';
-import { queryResources } from '../../catalog/query-session.ts';
 import { DEFAULT_WINDOW_TABLE, similarWindows } from '../../catalog/similarity.ts';
 import { isRecordingId } from '../../domain/identity.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { startSimilarityRefresher } from '../similarity-refresher.ts';
-import { errorResponses, type AdminContext } from './context.ts';
+import { adminCatalog, errorResponses, type AdminContext } from './context.ts';
 
 /** Similarity search through the admin process's persisted index: loaded once, grown as recordings commit. */
 export function similarRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  const { services } = ctx;
-  const location = {
-    store: services.store,
-    derivedBucket: services.config.derivedBucket,
-    home: services.config.home,
-    resources: queryResources(services.config),
-    log: ctx.log,
-    changes: services.catalogChanges,
-  };
-  const refresher = startSimilarityRefresher(location, services.config.similarityRefreshMs, ctx.log);
+  const location = adminCatalog(ctx);
+  const refresher = startSimilarityRefresher(location, ctx.services.config.similarityRefreshMs, ctx.log);
   app.addHook('onClose', async () => refresher.stop());
 
   app.get<{ Params: { id: string }; Querystring: { at: string; k?: number; topic?: string; table?: string } }>(
