@@ -1,7 +1,7 @@
 /**
  * Serving (issue 12): what a question costs once recordings are committed.
  *
- *   npx tsx bench/serving.ts [--recordings 50] [--size BYTES] [--queries 20]
+ *   npx tsx bench/serving.ts [--recordings 50] [--size BYTES] [--long-size BYTES] [--queries 20]
  *
  * In a fresh S3 home and Redis prefix, with the pipeline in this process (dispatcher and worker,
  * as the tests run it) and the admin API on loopback, `--recordings` synthetic robot runs (seeds
@@ -14,7 +14,8 @@
  *   warm-ups, p50 and p90 of `--queries` runs (end to end over HTTP, objects already cached);
  * - *extraction*: the IMU topic of that recording in a 2 s window, bytes read over the
  *   recording's bytes (src/catalog/extraction.ts accounts them), next to the window's share of
- *   the recording's duration;
+ *   the recording's duration; and one minute of it from a long run (`--long-size`, 1.5 GiB:
+ *   about 20 minutes), the goal's case;
  * - *similarity*: `similarWindows` for a moment of that recording: the first call (which builds
  *   and stores the persisted index from the window table), then p50 of 20 warm calls (the index
  *   in memory, the catalog listed again), and the number of windows searched.
@@ -33,6 +34,18 @@ import { robotRun } from './inputs.ts';
 import { median, percentile } from './stats.ts';
 
 const SECOND_NS = 1_000_000_000n;
+/** About 20 minutes of robot time. */
+export const LONG_RUN_BYTES = 1536 * 1024 * 1024;
+
+export interface ExtractionFigures {
+  windowS: number;
+  recordingDurationS: number;
+  windowShare: number;
+  bytesRead: number;
+  recordingBytes: number;
+  readFraction: number;
+  messages: number;
+}
 
 export interface ServingResult {
   recordings: number;
@@ -51,15 +64,9 @@ export interface ServingResult {
     fullMs: number;
   };
   httpGroupBy: { rows: number; p50Ms: number; p90Ms: number; queries: number };
-  extraction: {
-    windowS: number;
-    recordingDurationS: number;
-    windowShare: number;
-    bytesRead: number;
-    recordingBytes: number;
-    readFraction: number;
-    messages: number;
-  };
+  extraction: ExtractionFigures;
+  /** One minute of the IMU topic from the long run. */
+  minuteExtraction: ExtractionFigures;
   similarity: { windows: number; firstMs: number; p50Ms: number };
 }
 
@@ -72,6 +79,8 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
 export async function measureServing(options: {
   recordings: number;
   sizeBytes: number;
+  /** Size of the long run one minute is extracted from (1.5 GiB: about 20 minutes of robot time). */
+  longRunBytes: number;
   queries: number;
   log?: (line: string) => void;
 }): Promise<ServingResult> {
@@ -158,13 +167,42 @@ export async function measureServing(options: {
     };
     log(`  extract ${windowS} s of ${imuTopic}: ${report.bytes_read} of ${report.recording_bytes} bytes (${(extraction.readFraction * 100).toFixed(1)}%)`);
 
+    // One minute of one topic from a long run (the goal's case): what it reads does not grow with the run.
+    const long = await robotRun(options.longRunBytes, 1001);
+    const longSummary = await harness.process(long.path, 1_800_000);
+    if (longSummary.status !== 'committed') throw new Error(`long run: ${longSummary.status} (${longSummary.reason ?? ''})`);
+    const [longRow] = (await queryCatalog(catalog, `SELECT start_time, end_time FROM recordings WHERE recording_id = '${longSummary.recording_id}'`)).rows;
+    const longStart = BigInt(longRow![0] as number | string);
+    const longEnd = BigInt(longRow![1] as number | string);
+    const minuteFrom = longStart + 300n * SECOND_NS;
+    const longPlan = await planExtraction(source, {
+      recordingId: longSummary.recording_id,
+      topics: [imuTopic],
+      start: minuteFrom,
+      end: minuteFrom + 60n * SECOND_NS,
+    });
+    const longReport = await extractMcap(longPlan, new Writable({ write: (_chunk, _encoding, done) => done() }));
+    const longDurationS = Number(longEnd - longStart) / 1e9;
+    const minuteExtraction = {
+      windowS: 60,
+      recordingDurationS: longDurationS,
+      windowShare: 60 / longDurationS,
+      bytesRead: longReport.bytes_read,
+      recordingBytes: longReport.recording_bytes,
+      readFraction: longReport.bytes_read / longReport.recording_bytes,
+      messages: longReport.messages,
+    };
+    log(
+      `  extract 60 s of ${imuTopic} from a ${longDurationS.toFixed(0)} s run: ${longReport.bytes_read} of ${longReport.recording_bytes} bytes (${(minuteExtraction.readFraction * 100).toFixed(2)}%)`,
+    );
+
     const first = await timed(() => similarWindows(catalog, { recordingId: String(targetId), at: start + SECOND_NS, k: 10 }));
     const searches: number[] = [];
     for (let s = 0; s < 20; s++)
       searches.push((await timed(() => similarWindows(catalog, { recordingId: String(targetId), at: start + SECOND_NS, k: 10 }))).ms);
     const similarity = { windows: first.value.windows, firstMs: first.ms, p50Ms: median(searches) };
     log(`  similarity over ${similarity.windows} windows: first call (builds the index) ${first.ms.toFixed(0)} ms, warm p50 ${similarity.p50Ms.toFixed(1)} ms`);
-    return { recordings: options.recordings, recordingBytes, commitS, prunedWindow, httpGroupBy, extraction, similarity };
+    return { recordings: options.recordings, recordingBytes, commitS, prunedWindow, httpGroupBy, extraction, minuteExtraction, similarity };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     await admin.close();
@@ -176,12 +214,14 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     options: {
       recordings: { type: 'string', default: '50' },
       size: { type: 'string', default: String(36 * 1024 * 1024) },
+      'long-size': { type: 'string', default: String(LONG_RUN_BYTES) },
       queries: { type: 'string', default: '20' },
     },
   });
   const result = await measureServing({
     recordings: Number(values.recordings),
     sizeBytes: Number(values.size),
+    longRunBytes: Number(values['long-size']),
     queries: Number(values.queries),
     log: (line) => process.stderr.write(`${line}\n`),
   });

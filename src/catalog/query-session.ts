@@ -11,7 +11,7 @@ import type { Logger } from '../log.ts';
 import { queriesTotal, type QueryOutcome } from '../observability/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { listCommittedSince, ObjectCache, type CatalogChangeFeed, type CommittedRecording } from './catalog.ts';
-import { catalogTables, mentionedTables, type TableObjectRef } from './catalog-tables.ts';
+import { catalogTables, mentionedTables, type CatalogTables, type TableObjectRef } from './catalog-tables.ts';
 import { neededObjects, tableReads } from './query-pruning.ts';
 import { parseSql } from './sql-parse.ts';
 import { QueryEngine, type EngineSettings, type LoadedCatalog, type QueryResult } from './query-engine.ts';
@@ -91,7 +91,7 @@ export interface CatalogReads {
 async function loadCatalog(location: CatalogLocation, sql: string, signal?: AbortSignal): Promise<{ catalog: LoadedCatalog; reads: CatalogReads[] }> {
   const cache = objectCache(location);
   const committed = await committedRecordings(location);
-  const tables = catalogTables(committed);
+  const tables = computedOf(committed).tables;
   const mentioned = mentionedTables(sql, tables.tables.keys());
   const reads = mentioned.length === 0 ? null : tableReads(await parseSql(sql));
   const views: LoadedCatalog['views'] = [];
@@ -109,7 +109,19 @@ async function loadCatalog(location: CatalogLocation, sql: string, signal?: Abor
     accounted.push({ table: name, objects: needed.length, bytes: sum(needed), totalObjects: all.length, totalBytes: sum(all) });
   }
   if (accounted.length > 0) location.log?.debug({ reads: accounted }, 'query objects');
-  return { catalog: { version: catalogVersion(committed), recordings: tables.recordings, topics: tables.topics, views }, reads: accounted };
+  return { catalog: { version: computedOf(committed).version, recordings: tables.recordings, topics: tables.topics, views }, reads: accounted };
+}
+
+const computed = new WeakMap<readonly CommittedRecording[], { tables: CatalogTables; version: string }>();
+
+/** What a listing holds, computed once per listing: a reused one (no commit since) costs nothing again. */
+function computedOf(committed: readonly CommittedRecording[]): { tables: CatalogTables; version: string } {
+  let known = computed.get(committed);
+  if (known === undefined) {
+    known = { tables: catalogTables(committed), version: catalogVersion(committed) };
+    computed.set(committed, known);
+  }
+  return known;
 }
 
 /** Changes when a manifest is added, replaced or removed (its version is its key and ETag). */
