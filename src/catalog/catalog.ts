@@ -23,6 +23,8 @@ export interface CommittedRecording {
   version: string;
 }
 
+let downloads = 0;
+
 /** Local copies of immutable derived objects, verified against their manifest hash. */
 export class ObjectCache {
   readonly #dir: string;
@@ -51,7 +53,8 @@ export class ObjectCache {
     this.misses += 1;
     countCache('object', false);
     mkdirSync(dirname(local), { recursive: true });
-    const partial = `${local}.${process.pid}.partial`;
+    // One name per download: two readers of one object in this process must not share a partial file.
+    const partial = `${local}.${process.pid}.${(downloads += 1)}.partial`;
     const hash = createHash('sha256');
     try {
       const body = await this.#store.stream(this.#bucket, key, 'cache');

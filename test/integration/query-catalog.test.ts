@@ -4,11 +4,12 @@
  * case (in one recording and across recordings), a recording with 20,000 channels, and
  * malformed manifests. Each must leave SQL working for everyone else.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapWriter } from '@mcap/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectCache } from '../../src/catalog/catalog.ts';
 import { queryCatalog } from '../../src/catalog/query-session.ts';
 import { sha256Hex } from '../../src/domain/hash.ts';
 import { registry } from '../../src/observability/metrics.ts';
@@ -146,4 +147,17 @@ describe('a malformed manifest', () => {
     for await (const o of admin.harness.services.store.list(admin.harness.config.derivedBucket, 'manifests/')) return o.key;
     return undefined;
   }
+});
+
+describe('the object cache', () => {
+  it('gives two readers of one object in one process the same verified copy', async () => {
+    const { store, config } = admin.harness.services;
+    const body = Buffer.alloc(4 * 1024 * 1024, 7);
+    await store.put(config.derivedBucket, 'objects/tables/ca/cache-race.parquet', body);
+    const cache = new ObjectCache(mkdtempSync(join(dir, 'race-')), store, config.derivedBucket);
+    const paths = await Promise.all(Array.from({ length: 8 }, () => cache.path('objects/tables/ca/cache-race.parquet', sha256Hex(body))));
+    expect(new Set(paths).size).toBe(1);
+    expect(sha256Hex(readFileSync(paths[0]!))).toBe(sha256Hex(body));
+    await store.delete(config.derivedBucket, 'objects/tables/ca/cache-race.parquet');
+  });
 });
