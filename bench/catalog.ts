@@ -1,0 +1,95 @@
+/**
+ * Opening the catalog at fleet size (issue 12: well under a second for 10,000 recordings when
+ * warm).
+ *
+ *   npx tsx bench/catalog.ts [--recordings 10000]
+ *
+ * One small robot run is committed through the pipeline; its manifest is then written again
+ * under `--recordings` recording ids (every copy names the same table objects, which a listing
+ * does not read). On that catalog:
+ * - *cold*: the first listing of a process (LIST every manifest, GET and check each);
+ * - *warm list*: a listing with every manifest already parsed (LIST only);
+ * - *tables*: computing the `recordings` and `topics` rows and the table objects from a listing;
+ * - *POST /v1/query* of `SELECT count(*) FROM recordings`, p50 of 10 after one warm-up (the
+ *   admin relists only when a commit is noted, so this is the warm service's cost).
+ * Prints one JSON line.
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { listCommitted } from '../src/catalog/catalog.ts';
+import { catalogTables } from '../src/catalog/catalog-tables.ts';
+import { objectCache } from '../src/catalog/query-session.ts';
+import { manifestKey } from '../src/domain/layout.ts';
+import { parseManifest } from '../src/domain/manifest-schema.ts';
+import { serializeManifest } from '../src/domain/manifest.ts';
+import { startAdmin } from '../test/helpers/admin-harness.ts';
+import { robotRun } from './inputs.ts';
+import { median } from './stats.ts';
+
+export interface CatalogOpenResult {
+  recordings: number;
+  writeS: number;
+  coldListMs: number;
+  warmListMs: number;
+  tablesMs: number;
+  httpCountP50Ms: number;
+}
+
+async function timed<T>(work: () => Promise<T> | T): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await work();
+  return { value, ms: performance.now() - started };
+}
+
+export async function measureCatalogOpen(options: { recordings: number; log: (line: string) => void }): Promise<CatalogOpenResult> {
+  const { log } = options;
+  // No similarity refresher: its listings would run alongside the ones measured.
+  const admin = await startAdmin('bench-catalog', { MCAPFLOW_SIMILARITY_REFRESH_MS: '0' });
+  try {
+    const { harness } = admin;
+    const { store } = harness.services;
+    const bucket = harness.config.derivedBucket;
+    const input = await robotRun(4 * 1024 * 1024, 1);
+    const summary = await harness.process(input.path);
+    if (summary.status !== 'committed') throw new Error(`seed 1: ${summary.status}`);
+    const text = Buffer.from((await store.get(bucket, manifestKey(summary.recording_id), 'derived'))!).toString('utf8');
+    const manifest = parseManifest(text, summary.recording_id);
+
+    const started = performance.now();
+    let next = 0;
+    const writer = async () => {
+      for (let i = next++; i < options.recordings - 1; i = next++) {
+        const id = (i + 1).toString(16).padStart(32, '0');
+        const copy = { ...manifest, recording_id: id, source: { ...manifest.source, key: `copies/${id}.mcap` } };
+        await store.put(bucket, manifestKey(id), serializeManifest(copy), { contentType: 'application/json' });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, writer));
+    const writeS = (performance.now() - started) / 1000;
+    log(`catalog: ${options.recordings} manifests written in ${writeS.toFixed(1)} s`);
+
+    const cache = objectCache({ store, derivedBucket: bucket, home: harness.home });
+    const cold = await timed(() => listCommitted(store, bucket, cache));
+    if (cold.value.length !== options.recordings) throw new Error(`listed ${cold.value.length} recordings, wrote ${options.recordings}`);
+    const warm = await timed(() => listCommitted(store, bucket, cache));
+    const tables = await timed(() => catalogTables(warm.value));
+    log(`  list cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms; recordings/topics/objects ${tables.ms.toFixed(0)} ms`);
+
+    const times: number[] = [];
+    for (let q = 0; q < 11; q++) {
+      const answer = await timed(() => admin.call('POST', '/v1/query', { body: { sql: 'SELECT count(*) FROM recordings' } }));
+      if (answer.value.status !== 200) throw new Error(`POST /v1/query answered ${answer.value.status}: ${JSON.stringify(answer.value.body)}`);
+      if (q > 0) times.push(answer.ms);
+    }
+    log(`  POST /v1/query SELECT count(*) FROM recordings: p50 ${median(times).toFixed(0)} ms (first ${times[0]!.toFixed(0)} ms)`);
+    return { recordings: options.recordings, writeS, coldListMs: cold.ms, warmListMs: warm.ms, tablesMs: tables.ms, httpCountP50Ms: median(times) };
+  } finally {
+    await admin.close();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { recordings: { type: 'string', default: '10000' } } });
+  const result = await measureCatalogOpen({ recordings: Number(values.recordings), log: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
