@@ -492,6 +492,7 @@ async function main(): Promise<void> {
       '< 1000',
       catalog.httpCountP50Ms < 1000 ? 'met' : 'MISSED',
     ]);
+    table.push(['  the statement after a commit, ms', `${catalog.afterCommitMs.toFixed(0)}`, '', 'context']);
     table.push([
       '  first listing / warm listing / catalog rows, ms',
       `${catalog.coldListMs.toFixed(0)} / ${catalog.warmListMs.toFixed(0)} / ${catalog.tablesMs.toFixed(0)}`,

@@ -13,7 +13,7 @@ import { InvalidManifestError, parseManifest } from '../domain/manifest-schema.t
 import { validateObjectKey } from '../domain/object-keys.ts';
 import { StorageError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { countCache, manifestsInvalid } from '../observability/metrics.ts';
 
 export interface CommittedRecording {
@@ -87,6 +87,38 @@ const parsedManifests = new Map<string, Map<string, Manifest>>();
 const warned = new Set<string>();
 
 /**
+ * The committed recording a manifest object holds, parsed once per key and ETag (`known`), or
+ * undefined for an object that is not a manifest or cannot be used (counted and logged once).
+ */
+async function readCommitted(
+  object: ObjectInfo,
+  cache: ObjectCache,
+  known: Map<string, Manifest>,
+  log: Logger | undefined,
+): Promise<CommittedRecording | undefined> {
+  const recordingId = recordingIdFromManifestKey(object.key);
+  if (recordingId === undefined) return undefined;
+  // A manifest changes only when a reprocess replaces it, and then its ETag changes too.
+  const version = `${object.key}@${object.etag ?? String(object.lastModified?.getTime())}`;
+  const parsed = known.get(version);
+  if (parsed !== undefined) return { manifest: parsed, committedAt: object.lastModified, version };
+  const text = (await cache.read(object.key, undefined, version.slice(object.key.length + 1))).toString('utf8');
+  try {
+    const manifest = parseManifest(text, recordingId);
+    known.set(version, manifest);
+    return { manifest, committedAt: object.lastModified, version };
+  } catch (error) {
+    if (!(error instanceof InvalidManifestError)) throw error;
+    manifestsInvalid.inc();
+    if (!warned.has(version)) {
+      warned.add(version);
+      (log ?? (defaultLog ??= createLogger('warn'))).warn({ key: object.key, bucket: object.bucket, problem: error.message }, 'skipping an invalid manifest');
+    }
+    return undefined;
+  }
+}
+
+/**
  * Every committed recording in the derived bucket, in recording-id order. A manifest that
  * cannot be used (see parseManifest) is skipped, counted in mcapflow_manifests_invalid_total
  * and logged, so one bad object never hides the other recordings.
@@ -96,47 +128,64 @@ export async function listCommitted(store: ObjectStore, bucket: string, cache: O
   const known = parsedManifests.get(bucket) ?? new Map<string, Manifest>();
   const listed = new Map<string, Manifest>();
   for await (const object of store.list(bucket, MANIFEST_PREFIX)) {
-    const recordingId = recordingIdFromManifestKey(object.key);
-    if (recordingId === undefined) continue;
-    // A manifest changes only when a reprocess replaces it, and then its ETag changes too.
-    const version = object.etag ?? String(object.lastModified?.getTime());
-    const parsed = known.get(`${object.key}@${version}`);
-    if (parsed !== undefined) {
-      listed.set(`${object.key}@${version}`, parsed);
-      committed.push({ manifest: parsed, committedAt: object.lastModified, version: `${object.key}@${version}` });
-      continue;
-    }
-    const text = (await cache.read(object.key, undefined, version)).toString('utf8');
-    try {
-      const manifest = parseManifest(text, recordingId);
-      listed.set(`${object.key}@${version}`, manifest);
-      committed.push({ manifest, committedAt: object.lastModified, version: `${object.key}@${version}` });
-    } catch (error) {
-      if (!(error instanceof InvalidManifestError)) throw error;
-      manifestsInvalid.inc();
-      if (warned.has(`${object.key}@${version}`)) continue;
-      warned.add(`${object.key}@${version}`);
-      (log ?? (defaultLog ??= createLogger('warn'))).warn({ key: object.key, bucket, problem: error.message }, 'skipping an invalid manifest');
-    }
+    const recording = await readCommitted(object, cache, known, log);
+    if (recording === undefined) continue;
+    listed.set(recording.version, recording.manifest);
+    committed.push(recording);
   }
   // Only what this listing holds stays: replaced and deleted manifests are forgotten.
   parsedManifests.set(bucket, listed);
   return committed;
 }
 
-/** Tells whether the catalog may have changed: a token that moves with every commit. */
+/**
+ * Where commits are noted, in order: a position that moves with every commit, and the manifest
+ * keys written since a position (undefined when that is no longer known, e.g. trimmed: list).
+ */
 export interface CatalogChangeFeed {
-  token(): Promise<string>;
+  position(): Promise<string>;
+  since(position: string): Promise<{ position: string; manifestKeys: string[] } | undefined>;
 }
 
-/** Longest a listing is reused while the token stands still: manifests written or removed by hand show up after this. */
-export const LISTING_MAX_AGE_MS = 30_000;
-const listings = new WeakMap<CatalogChangeFeed, Map<string, { token: string; at: number; committed: CommittedRecording[] }>>();
+/** Longest a listing is kept up to date from the feed alone: manifests written or removed by hand show up after this. */
+export const LISTING_MAX_AGE_MS = 5 * 60_000;
+
+interface Listing {
+  position: string;
+  at: number;
+  committed: CommittedRecording[];
+}
+const listings = new WeakMap<CatalogChangeFeed, Map<string, Listing>>();
+
+/** `listing` with the manifests at `keys` read again (HEAD, then GET if new): added, replaced or gone. */
+async function applyChanges(
+  store: ObjectStore,
+  bucket: string,
+  cache: ObjectCache,
+  listing: Listing,
+  keys: string[],
+  log?: Logger,
+): Promise<CommittedRecording[]> {
+  if (keys.length === 0) return listing.committed;
+  const known = parsedManifests.get(bucket) ?? new Map<string, Manifest>();
+  parsedManifests.set(bucket, known);
+  const byId = new Map(listing.committed.map((r) => [r.manifest.recording_id, r]));
+  for (const key of new Set(keys)) {
+    const recordingId = recordingIdFromManifestKey(key);
+    if (recordingId === undefined) continue;
+    const object = await store.head(bucket, key);
+    const recording = object === undefined ? undefined : await readCommitted(object, cache, known, log);
+    if (recording === undefined) byId.delete(recordingId);
+    else byId.set(recordingId, recording);
+  }
+  return [...byId.values()].sort((a, b) => (a.manifest.recording_id < b.manifest.recording_id ? -1 : 1));
+}
 
 /**
- * {@link listCommitted}, reused while `feed`'s token has not moved (and for at most
- * LISTING_MAX_AGE_MS): a statement after no commit costs one token read, not a LIST of every
- * manifest. Without a feed, or when it cannot be read, the manifests are listed.
+ * {@link listCommitted}, kept up to date from `feed`: after a first listing, a statement reads
+ * only the manifests committed since (none: one feed read, no request to the store), and lists
+ * everything again when the feed cannot say (trimmed, unreadable) or every LISTING_MAX_AGE_MS.
+ * Without a feed, the manifests are listed.
  */
 export async function listCommittedSince(
   feed: CatalogChangeFeed | undefined,
@@ -146,15 +195,21 @@ export async function listCommittedSince(
   log?: Logger,
 ): Promise<CommittedRecording[]> {
   if (feed === undefined) return listCommitted(store, bucket, cache, log);
-  // Read before listing: a commit landing during the listing moves the token past this one.
-  const token = await feed.token().catch(() => undefined);
-  const known = listings.get(feed)?.get(bucket);
-  if (token !== undefined && known?.token === token && Date.now() - known.at < LISTING_MAX_AGE_MS) return known.committed;
-  const committed = await listCommitted(store, bucket, cache, log);
-  if (token !== undefined) {
-    const byBucket = listings.get(feed) ?? new Map<string, { token: string; at: number; committed: CommittedRecording[] }>();
-    byBucket.set(bucket, { token, at: Date.now(), committed });
-    listings.set(feed, byBucket);
+  const byBucket = listings.get(feed) ?? new Map<string, Listing>();
+  listings.set(feed, byBucket);
+  const listing = byBucket.get(bucket);
+  if (listing !== undefined && Date.now() - listing.at < LISTING_MAX_AGE_MS) {
+    const changes = await feed.since(listing.position).catch(() => undefined);
+    if (changes !== undefined) {
+      const committed = await applyChanges(store, bucket, cache, listing, changes.manifestKeys, log);
+      byBucket.set(bucket, { ...listing, position: changes.position, committed });
+      return committed;
+    }
   }
+  // Read before listing: a commit landing during the listing is applied next time.
+  const position = await feed.position().catch(() => undefined);
+  const committed = await listCommitted(store, bucket, cache, log);
+  if (position !== undefined) byBucket.set(bucket, { position, at: Date.now(), committed });
+  else byBucket.delete(bucket);
   return committed;
 }

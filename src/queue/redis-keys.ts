@@ -22,7 +22,7 @@ import { isRecordingId } from '../domain/identity.ts';
 import { ConfigError, InvalidInputError } from '../errors.ts';
 import { QUEUE_NAMES, type PipelineQueue } from './jobs.ts';
 
-export type KeyType = 'hash' | 'sorted set' | 'list' | 'string' | 'set';
+export type KeyType = 'hash' | 'sorted set' | 'list' | 'string' | 'set' | 'stream';
 
 export interface KeyDescription {
   /** The key with `<prefix>` and `<…>` for its variable parts. */
@@ -62,9 +62,10 @@ export const KEY_CATALOG: readonly KeyDescription[] = [
   },
   {
     pattern: '<prefix>:catalog-changes',
-    type: 'string',
-    lifetime: 'no expiry; one per instance',
-    holds: 'a counter every commit increments after writing its manifest: a query service relists the catalog only when it moved (status/catalog-changes.ts)',
+    type: 'stream',
+    lifetime: 'no expiry; capped at about 100,000 entries (MAXLEN ~)',
+    holds:
+      'one entry per commit, the key of the manifest it wrote: a query service reads the manifests committed since it last looked instead of listing them (status/catalog-changes.ts)',
   },
   {
     pattern: '<prefix>:backfill:<backfill id>',

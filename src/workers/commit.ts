@@ -226,7 +226,7 @@ async function finalizeCommit(
     throw error;
   }
   // Noted even when the manifest was already there: the attempt that wrote it may have failed before noting it.
-  await services.catalogChanges.noteCommitted();
+  await services.catalogChanges.noteCommitted(manifestKey(plan.recordingId));
   await status.set(plan.recordingId, 'committed', { source: s3Uri(plan.source.bucket, plan.source.key), reason: manifest.reason });
   // Counted once per manifest written (a re-run that finds it unchanged is not a new commit).
   if (written !== 'unchanged') recordCommitted({ recovered: manifest.recovered, eventTime: data.eventTime });

@@ -130,8 +130,8 @@ describe('a malformed manifest', () => {
       ['0'.repeat(31) + '4']: JSON.stringify({ ...good, recording_id: '0'.repeat(31) + '4', format: 'mcapflow.manifest/99' }),
     };
     for (const [id, body] of Object.entries(bad)) await store.put(config.derivedBucket, `manifests/${id}.json`, body);
-    // Manifests written by hand reach the admin's listing within LISTING_MAX_AGE_MS; a noted change brings them now.
-    await admin.harness.services.catalogChanges.noteCommitted();
+    // Manifests written by hand reach the admin's listing within LISTING_MAX_AGE_MS; noting them brings them now.
+    for (const id of Object.keys(bad)) await admin.harness.services.catalogChanges.noteCommitted(`manifests/${id}.json`);
     try {
       expect(await rowsOf('SELECT count(*) FROM recordings')).toEqual([[4]]);
       expect(await rowsOf('SELECT 1')).toEqual([[1]]);
@@ -139,7 +139,7 @@ describe('a malformed manifest', () => {
       expect(Number(await invalidCount())).toBeGreaterThanOrEqual(4);
     } finally {
       for (const id of Object.keys(bad)) await store.delete(config.derivedBucket, `manifests/${id}.json`);
-      await admin.harness.services.catalogChanges.noteCommitted();
+      for (const id of Object.keys(bad)) await admin.harness.services.catalogChanges.noteCommitted(`manifests/${id}.json`);
     }
   });
 

@@ -155,7 +155,7 @@ describe('KEY_CATALOG', () => {
     }
     expect(KEY_CATALOG).toHaveLength(everyKey(keys).length);
     for (const entry of KEY_CATALOG) {
-      expect(entry.type).toMatch(/^(hash|sorted set|list|string|set)$/);
+      expect(entry.type).toMatch(/^(hash|sorted set|list|string|set|stream)$/);
       expect(entry.lifetime.length).toBeGreaterThan(0);
     }
   });
