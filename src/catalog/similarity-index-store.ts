@@ -174,7 +174,8 @@ async function persist(location: CatalogLocation, index: LiveSimilarityIndex): P
 /**
  * The similarity index of `table`, up to date with `committed`: loaded once per process (from
  * memory, else the store), then only the recordings it lacks are read and added. Rebuilt from
- * scratch when there is none, it cannot be read, or more than half its labels are deleted.
+ * scratch when there is none, it cannot be read, its feature count changed, or more than half
+ * its labels are deleted.
  */
 export async function openSimilarityIndex(
   location: CatalogLocation,
@@ -225,9 +226,16 @@ async function refreshIndex(
     return { index: index!, refresh };
   }
 
-  const windows = await readWindows(location, table, toRead.sort());
+  let windows = await readWindows(location, table, toRead.sort());
+  // Another feature count (a new version of the table's operator): the old vectors cannot be compared, start over.
+  const dims = index?.descriptor.dims;
+  if (!rebuild && [...windows.values()].some((ws) => ws.some((w) => w.features.length !== dims))) {
+    refresh.rebuilt = true;
+    toRead.splice(0, toRead.length, ...[...wanted.keys()].sort());
+    windows = await readWindows(location, table, toRead);
+  }
   refresh.windowsRead = [...windows.values()].reduce((n, w) => n + w.length, 0);
-  if (rebuild || index === undefined) {
+  if (refresh.rebuilt || index === undefined) {
     index = newSimilarityIndex(
       table,
       toRead.map((id) => [id, wanted.get(id)!, windows.get(id)!]),
