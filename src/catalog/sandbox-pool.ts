@@ -78,8 +78,26 @@ class SandboxProcess {
     return /heap out of memory|Reached heap limit/i.test(this.#stderr);
   }
 
-  /** The reply to `request`; rejects when the process exits first. */
-  run(request: SandboxRequest): Promise<SandboxReply> {
+  /** The catalog version of the engine this process keeps open after its last answer, as far as the parent knows. */
+  #engineVersion: string | undefined;
+
+  /**
+   * The reply to `request`; rejects when the process exits first. The catalog's rows are sent
+   * only when the process's open engine is of another version (thousands of recordings' rows
+   * cost more to send than most statements to run), and again if it says it has none.
+   */
+  async run(request: SandboxRequest): Promise<SandboxReply> {
+    const { version } = request.catalog;
+    let reply =
+      this.#engineVersion === version
+        ? await this.#send({ ...request, catalog: { ...request.catalog, recordings: [], topics: [] }, rowsOmitted: true })
+        : undefined;
+    if (reply === undefined || (!reply.ok && reply.needsRows === true)) reply = await this.#send(request);
+    this.#engineVersion = reply.ok ? version : undefined;
+    return reply;
+  }
+
+  #send(request: SandboxRequest): Promise<SandboxReply> {
     this.busy();
     return new Promise<SandboxReply>((resolve, reject) => {
       if (this.#exited) return reject(new McapflowError('QUERY_FAILED', 'the query sandbox process is gone'));

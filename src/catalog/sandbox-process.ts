@@ -39,6 +39,14 @@ async function engineFor(request: SandboxRequest): Promise<{ engine: QueryEngine
 }
 
 async function answer(request: SandboxRequest): Promise<SandboxReply> {
+  if (request.rowsOmitted === true && warm?.version !== request.catalog.version)
+    return {
+      id: request.id,
+      ok: false,
+      code: 'INTERNAL',
+      message: 'the catalog rows were left out, but this sandbox has no engine of that version',
+      needsRows: true,
+    };
   try {
     const { engine, reused } = await engineFor(request);
     return { id: request.id, ok: true, json: await engine.runSandboxed(request.sql, request.sandbox), reused };
