@@ -26,7 +26,7 @@ import { parseManifest } from '../src/domain/manifest-schema.ts';
 import { serializeManifest } from '../src/domain/manifest.ts';
 import { startAdmin } from '../test/helpers/admin-harness.ts';
 import { robotRun } from './inputs.ts';
-import { median } from './stats.ts';
+import { median, timed } from './stats.ts';
 
 export interface CatalogOpenResult {
   recordings: number;
@@ -36,12 +36,6 @@ export interface CatalogOpenResult {
   tablesMs: number;
   httpCountP50Ms: number;
   afterCommitMs: number;
-}
-
-async function timed<T>(work: () => Promise<T> | T): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - started };
 }
 
 export async function measureCatalogOpen(options: { recordings: number; log: (line: string) => void }): Promise<CatalogOpenResult> {

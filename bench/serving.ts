@@ -31,7 +31,7 @@ import { queryCatalog, type CatalogLocation } from '../src/catalog/query-session
 import { similarWindows } from '../src/catalog/similarity.ts';
 import { startAdmin, type AdminHarness } from '../test/helpers/admin-harness.ts';
 import { robotRun } from './inputs.ts';
-import { median, percentile } from './stats.ts';
+import { median, percentile, timed } from './stats.ts';
 
 const SECOND_NS = 1_000_000_000n;
 /** About 20 minutes of robot time. */
@@ -68,12 +68,6 @@ export interface ServingResult {
   /** One minute of the IMU topic from the long run. */
   minuteExtraction: ExtractionFigures;
   similarity: { windows: number; firstMs: number; p50Ms: number };
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - started };
 }
 
 export async function measureServing(options: {

@@ -4,15 +4,13 @@
  * imu_windows and of every window table searched since the process started, so the first search
  * after a commit does not pay for it. The catalog stays the truth: a search refreshes too.
  */
-import { catalogTables } from '../catalog/catalog-tables.ts';
-import { committedRecordings, type CatalogLocation } from '../catalog/query-session.ts';
+import { committedRecordings, computedOf, type CatalogLocation } from '../catalog/query-session.ts';
 import { openedSimilarityTables, openSimilarityIndex } from '../catalog/similarity-index-store.ts';
 import { DEFAULT_WINDOW_TABLE } from '../catalog/window-table.ts';
 import type { Logger } from '../log.ts';
 
 export interface SimilarityRefresher {
-  /** One pass now (what the timer runs); resolves when it is done. */
-  refresh(): Promise<void>;
+  /** Stops the timer; resolves when a pass under way is done. */
   stop(): Promise<void>;
 }
 
@@ -21,9 +19,9 @@ export function startSimilarityRefresher(location: CatalogLocation, intervalMs: 
   let running: Promise<void> = Promise.resolve();
   const pass = async (): Promise<void> => {
     const committed = await committedRecordings(location);
-    const version = committed.map((r) => r.version).join('\n');
+    const { version, tables: catalog } = computedOf(committed);
     if (version === seen) return;
-    const present = new Set(catalogTables(committed).tables.keys());
+    const present = new Set(catalog.tables.keys());
     const tables = new Set([DEFAULT_WINDOW_TABLE, ...openedSimilarityTables(location.derivedBucket)].filter((t) => present.has(t)));
     for (const table of tables) {
       const { refresh } = await openSimilarityIndex(location, table, committed);
@@ -38,7 +36,6 @@ export function startSimilarityRefresher(location: CatalogLocation, intervalMs: 
   const timer = intervalMs > 0 ? setInterval(() => void refresh(), intervalMs) : undefined;
   timer?.unref();
   return {
-    refresh,
     async stop() {
       if (timer !== undefined) clearInterval(timer);
       await running;

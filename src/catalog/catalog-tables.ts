@@ -7,7 +7,7 @@
 import type { Manifest } from '../domain/manifest.ts';
 import type { CommittedRecording } from './catalog.ts';
 import type { PrunableObject } from './query-pruning.ts';
-import { queriedTableNames, tableVersionsOf } from './table-versions.ts';
+import { tableVersionsOf } from './table-versions.ts';
 
 export type ColumnType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'BOOLEAN' | 'TIMESTAMPTZ';
 /** A cell: BIGINT as bigint, TIMESTAMPTZ as bigint microseconds since the epoch. */
@@ -85,8 +85,7 @@ function recordingRow(m: Manifest, committedAt: Date | undefined): CatalogValue[
 }
 
 export function catalogTables(recordings: readonly CommittedRecording[]): CatalogTables {
-  const names = queriedTableNames(recordings);
-  const { viewOf } = tableVersionsOf(recordings);
+  const { names, viewOf } = tableVersionsOf(recordings);
   const tables = new Map<string, TableObjectRef[]>();
   const topics: CatalogValue[][] = [];
   for (const { manifest: m } of recordings) {

@@ -115,7 +115,7 @@ async function loadCatalog(location: CatalogLocation, sql: string, signal?: Abor
 const computed = new WeakMap<readonly CommittedRecording[], { tables: CatalogTables; version: string }>();
 
 /** What a listing holds, computed once per listing: a reused one (no commit since) costs nothing again. */
-function computedOf(committed: readonly CommittedRecording[]): { tables: CatalogTables; version: string } {
+export function computedOf(committed: readonly CommittedRecording[]): { tables: CatalogTables; version: string } {
   let known = computed.get(committed);
   if (known === undefined) {
     known = { tables: catalogTables(committed), version: catalogVersion(committed) };

@@ -8,8 +8,7 @@
 import { TABLE_NAME_PATTERN } from '../domain/table-names.ts';
 import { windowOfLabel } from '../domain/similarity-index.ts';
 import { InvalidInputError, McapflowError, NotFoundError } from '../errors.ts';
-import { catalogTables } from './catalog-tables.ts';
-import { committedRecordings, queryCatalog, type CatalogLocation } from './query-session.ts';
+import { committedRecordings, computedOf, queryCatalog, type CatalogLocation } from './query-session.ts';
 import { openSimilarityIndex, type IndexRefresh, type LiveSimilarityIndex } from './similarity-index-store.ts';
 import { DEFAULT_WINDOW_TABLE, WINDOW_COLUMNS, WINDOW_TABLE_HINT, type WindowSpan } from './window-table.ts';
 
@@ -135,7 +134,7 @@ export async function similarWindows(location: CatalogLocation, request: Similar
   const committed = await committedRecordings(location);
   if (!committed.some((r) => r.manifest.recording_id === request.recordingId)) throw new NotFoundError(`no committed recording ${request.recordingId}`);
   // SQL compares table names ignoring case; answer with the name the catalog uses.
-  const table = [...catalogTables(committed).tables.keys()].find((name) => name.toLowerCase() === requested.toLowerCase());
+  const table = [...computedOf(committed).tables.tables.keys()].find((name) => name.toLowerCase() === requested.toLowerCase());
   if (table === undefined) throw new NotFoundError(`no committed recording has a table ${requested}; similarity search reads ${WINDOW_TABLE_HINT}`);
   const { index, refresh } = await openSimilarityIndex(location, table, committed).catch((error: unknown) => diagnose(location, table, error));
   return { ...searchIndex(index, request, table), index: refresh };

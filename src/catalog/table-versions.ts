@@ -27,7 +27,7 @@ export interface TableVersion {
 }
 
 /** Manifest table name → the name it is queried by (domain/table-names.ts), earliest commit first. */
-export function queriedTableNames(recordings: readonly CommittedRecording[]): Map<string, string> {
+function queriedTableNames(recordings: readonly CommittedRecording[]): Map<string, string> {
   const firstCommitted = new Map<string, number | undefined>();
   for (const { manifest, committedAt } of recordings) {
     for (const table of Object.keys(manifest.tables)) {
@@ -49,6 +49,8 @@ function olderVersionView(table: string, operator: string, fingerprint: string):
 }
 
 export interface TableVersions {
+  /** Manifest table name → the name it is queried by (see queriedTableNames). */
+  names: Map<string, string>;
   /** By table name, then newest version first. */
   versions: TableVersion[];
   /** The view a recording's table is queried by, from its queried name, operator and fingerprint. */
@@ -97,6 +99,7 @@ export function tableVersionsOf(committed: readonly CommittedRecording[]): Table
     views.set(versionKey(v.table, v.operator, v.fingerprint), v.view);
   });
   return {
+    names,
     versions: sorted.map(({ lastMs: _lastMs, ...v }) => v),
     viewOf: (table, operator, fingerprint) => views.get(versionKey(table, operator, fingerprint)) ?? table,
   };
