@@ -10,6 +10,9 @@
  * - *cold*: the first listing of a process (LIST every manifest, GET and check each);
  * - *warm list*: a listing with every manifest already parsed (LIST only);
  * - *tables*: computing the `recordings` and `topics` rows and the table objects from a listing;
+ * - *snapshot*: writing the catalog snapshot (as the admin does), then a cold start from it:
+ *   nothing parsed, an empty object cache, the snapshot and the commit feed read (no manifest
+ *   GET); and a cold listing seeded by it (LIST, no manifest GET), as when the feed was trimmed;
  * - *POST /v1/query* of `SELECT count(*) FROM recordings`, p50 of 10 after one warm-up (the
  *   admin relists only when a commit is noted, so this is the warm service's cost);
  * - *after a commit*: one more manifest, noted as the commit job notes it, then one statement
@@ -18,7 +21,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { listCommitted } from '../src/catalog/catalog.ts';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { forgetParsedCatalog, listCommitted, listCommittedSince, ObjectCache } from '../src/catalog/catalog.ts';
+import { writeCatalogSnapshot } from '../src/catalog/catalog-snapshot-store.ts';
+import { CatalogChanges } from '../src/status/catalog-changes.ts';
 import { catalogTables } from '../src/catalog/catalog-tables.ts';
 import { objectCache } from '../src/catalog/query-session.ts';
 import { manifestKey } from '../src/domain/layout.ts';
@@ -34,14 +41,20 @@ export interface CatalogOpenResult {
   coldListMs: number;
   warmListMs: number;
   tablesMs: number;
+  snapshotWriteMs: number;
+  snapshotJsonBytes: number;
+  snapshotBytes: number;
+  coldFromSnapshotMs: number;
+  coldListSeededMs: number;
   httpCountP50Ms: number;
   afterCommitMs: number;
 }
 
 export async function measureCatalogOpen(options: { recordings: number; log: (line: string) => void }): Promise<CatalogOpenResult> {
   const { log } = options;
-  // No similarity refresher: its listings would run alongside the ones measured.
-  const admin = await startAdmin('bench-catalog', { MCAPFLOW_SIMILARITY_REFRESH_MS: '0' });
+  // No similarity refresher or snapshotter: their listings would run alongside the ones measured
+  // (and list before the copies below are written, which are not noted as commits are).
+  const admin = await startAdmin('bench-catalog', { MCAPFLOW_SIMILARITY_REFRESH_MS: '0', MCAPFLOW_CATALOG_SNAPSHOT_MS: '0' });
   try {
     const { harness } = admin;
     const { store } = harness.services;
@@ -72,6 +85,19 @@ export async function measureCatalogOpen(options: { recordings: number; log: (li
     const tables = await timed(() => catalogTables(warm.value));
     log(`  list cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms; recordings/topics/objects ${tables.ms.toFixed(0)} ms`);
 
+    const { queues } = harness.services;
+    const written = await timed(async () => writeCatalogSnapshot(store, bucket, await harness.services.catalogChanges.position(), warm.value));
+    const coldCache = () => new ObjectCache(mkdtempSync(join(harness.home, 'cold-cache-')), store, bucket);
+    forgetParsedCatalog();
+    const fromSnapshot = await timed(() => listCommittedSince(new CatalogChanges(queues.connection, queues.keys), store, bucket, coldCache()));
+    if (fromSnapshot.value.length !== options.recordings) throw new Error(`the snapshot gave ${fromSnapshot.value.length} recordings`);
+    forgetParsedCatalog();
+    const seeded = await timed(() => listCommitted(store, bucket, coldCache()));
+    if (seeded.value.length !== options.recordings) throw new Error(`the seeded listing gave ${seeded.value.length} recordings`);
+    log(
+      `  snapshot: written in ${written.ms.toFixed(0)} ms (${(written.value.jsonBytes / 1e6).toFixed(1)} MB of JSON, ${(written.value.bytes / 1e6).toFixed(1)} MB gzipped: the copies differ by little); cold start from it ${fromSnapshot.ms.toFixed(0)} ms, cold listing seeded by it ${seeded.ms.toFixed(0)} ms`,
+    );
+
     const times: number[] = [];
     for (let q = 0; q < 11; q++) {
       const answer = await timed(() => admin.call('POST', '/v1/query', { body: { sql: 'SELECT count(*) FROM recordings' } }));
@@ -94,6 +120,11 @@ export async function measureCatalogOpen(options: { recordings: number; log: (li
       coldListMs: cold.ms,
       warmListMs: warm.ms,
       tablesMs: tables.ms,
+      snapshotWriteMs: written.ms,
+      snapshotJsonBytes: written.value.jsonBytes,
+      snapshotBytes: written.value.bytes,
+      coldFromSnapshotMs: fromSnapshot.ms,
+      coldListSeededMs: seeded.ms,
       httpCountP50Ms: median(times),
       afterCommitMs: afterCommit.ms,
     };

@@ -15,6 +15,8 @@ import { StorageError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { countCache, manifestsInvalid } from '../observability/metrics.ts';
+import { CATALOG_SNAPSHOT_KEY } from '../domain/catalog-snapshot.ts';
+import { readCatalogSnapshot, snapshotRecordings } from './catalog-snapshot-store.ts';
 
 export interface CommittedRecording {
   manifest: Manifest;
@@ -118,12 +120,57 @@ async function readCommitted(
   }
 }
 
+/** What a bucket's catalog snapshot held when this process first looked: read once per process and bucket. */
+interface SnapshotSeed {
+  position: string;
+  committed: CommittedRecording[];
+}
+const seeds = new Map<string, Promise<SnapshotSeed | undefined>>();
+
+/**
+ * The bucket's catalog snapshot, once per process: its manifests join the parsed ones, so the
+ * first listing GETs only manifests written or replaced since it. A snapshot that is missing or
+ * cannot be used is no loss (logged): the manifests are read as without one.
+ */
+function seedFromSnapshot(store: ObjectStore, bucket: string, log: Logger | undefined): Promise<SnapshotSeed | undefined> {
+  let seed = seeds.get(bucket);
+  if (seed === undefined) {
+    seed = readCatalogSnapshot(store, bucket).then(
+      (snapshot) => {
+        if (snapshot === undefined) return undefined;
+        const committed = snapshotRecordings(snapshot);
+        const known = parsedManifests.get(bucket) ?? new Map<string, Manifest>();
+        for (const r of committed) known.set(r.version, r.manifest);
+        parsedManifests.set(bucket, known);
+        return { position: snapshot.position, committed };
+      },
+      (error: unknown) => {
+        (log ?? (defaultLog ??= createLogger('warn'))).warn(
+          { bucket, key: CATALOG_SNAPSHOT_KEY, problem: (error as Error).message },
+          'ignoring the catalog snapshot: reading every manifest',
+        );
+        return undefined;
+      },
+    );
+    seeds.set(bucket, seed);
+  }
+  return seed;
+}
+
+/** Forgets every parsed manifest and snapshot, as a process that just started: for benchmarks and tests of a cold start. */
+export function forgetParsedCatalog(): void {
+  parsedManifests.clear();
+  seeds.clear();
+  warned.clear();
+}
+
 /**
  * Every committed recording in the derived bucket, in recording-id order. A manifest that
  * cannot be used (see parseManifest) is skipped, counted in mcapflow_manifests_invalid_total
  * and logged, so one bad object never hides the other recordings.
  */
 export async function listCommitted(store: ObjectStore, bucket: string, cache: ObjectCache, log?: Logger): Promise<CommittedRecording[]> {
+  await seedFromSnapshot(store, bucket, log);
   const committed: CommittedRecording[] = [];
   const known = parsedManifests.get(bucket) ?? new Map<string, Manifest>();
   const listed = new Map<string, Manifest>();
@@ -197,7 +244,12 @@ export async function listCommittedSince(
   if (feed === undefined) return listCommitted(store, bucket, cache, log);
   const byBucket = listings.get(feed) ?? new Map<string, Listing>();
   listings.set(feed, byBucket);
-  const listing = byBucket.get(bucket);
+  let listing = byBucket.get(bucket);
+  if (listing === undefined) {
+    // A cold start: the snapshot and the commits noted since it, when the feed still knows its position.
+    const seed = await seedFromSnapshot(store, bucket, log);
+    if (seed !== undefined) listing = { position: seed.position, at: Date.now(), committed: seed.committed };
+  }
   if (listing !== undefined && Date.now() - listing.at < LISTING_MAX_AGE_MS) {
     const changes = await feed.since(listing.position).catch(() => undefined);
     if (changes !== undefined) {
@@ -212,4 +264,10 @@ export async function listCommittedSince(
   if (position !== undefined) byBucket.set(bucket, { position, at: Date.now(), committed });
   else byBucket.delete(bucket);
   return committed;
+}
+
+/** The listing `feed` last gave for `bucket` and the feed position it is current at (what a catalog snapshot holds). */
+export function currentListing(feed: CatalogChangeFeed, bucket: string): { position: string; committed: CommittedRecording[] } | undefined {
+  const listing = listings.get(feed)?.get(bucket);
+  return listing === undefined ? undefined : { position: listing.position, committed: listing.committed };
 }

@@ -286,6 +286,12 @@ export const OPTIONS = {
     'How often the admin role looks for new commits and adds their windows to the persisted similarity index (imu_windows and every window table searched since it started), so searches find it current; 0: only when searched.',
     nonNegativeInt,
   ),
+  catalogSnapshotMs: option(
+    'MCAPFLOW_CATALOG_SNAPSHOT_MS',
+    '300000',
+    'How often the admin role writes the catalog snapshot (catalog/snapshot.json.gz in the derived bucket: every parsed manifest and the commit-feed position it is current at) when commits landed since the last one; a query service that starts cold reads it instead of every manifest. 0: never.',
+    nonNegativeInt,
+  ),
   logLevel: option(
     'MCAPFLOW_LOG_LEVEL',
     'info',

@@ -141,6 +141,11 @@ export function parseManifest(text: string, recordingId: string): Manifest {
   } catch (error) {
     throw new InvalidManifestError(`is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+  return manifestFromJson(json, recordingId);
+}
+
+/** {@link parseManifest} of a value already parsed from JSON (a manifest held in a catalog snapshot). */
+export function manifestFromJson(json: unknown, recordingId: string): Manifest {
   const format = (json as { format?: unknown } | null)?.format;
   if (format !== MANIFEST_FORMAT && format !== V1_FORMAT)
     throw new InvalidManifestError(`has format ${JSON.stringify(format)}; this version reads ${MANIFEST_FORMAT} and ${V1_FORMAT}`);

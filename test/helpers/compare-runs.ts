@@ -2,6 +2,7 @@
  * Comparing two runs of the same inputs: every derived object (by key, size and ETag, which
  * is the MD5 of its bytes) and every manifest byte for byte.
  */
+import { CATALOG_SNAPSHOT_KEY } from '../../src/domain/catalog-snapshot.ts';
 import { SIMILARITY_PREFIX } from '../../src/domain/similarity-index.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 
@@ -16,8 +17,8 @@ export async function snapshotRun(store: ObjectStore, bucket: string): Promise<R
   const objects = new Map<string, string>();
   const manifests = new Map<string, Buffer>();
   for await (const o of store.list(bucket, '')) {
-    // Similarity indexes are built from committed tables whenever an admin process gets to it: not a run's output.
-    if (o.key.startsWith('quarantine/') || o.key.startsWith(SIMILARITY_PREFIX)) continue;
+    // Similarity indexes and the catalog snapshot are written from committed manifests whenever an admin process gets to it: not a run's output.
+    if (o.key.startsWith('quarantine/') || o.key.startsWith(SIMILARITY_PREFIX) || o.key === CATALOG_SNAPSHOT_KEY) continue;
     objects.set(o.key, `${o.size}:${o.etag}`);
     if (o.key.startsWith('manifests/')) manifests.set(o.key, Buffer.from((await store.get(bucket, o.key, 'derived'))!));
   }

@@ -2,14 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import { SandboxedQueries, sandboxLimits } from '../../catalog/query-session.ts';
 import { SandboxStopped } from '../../catalog/sandbox-pool.ts';
 import { isMcapflowError } from '../../errors.ts';
+import { startCatalogSnapshotter } from '../catalog-snapshotter.ts';
 import { errorBody } from '../http-errors.ts';
 import { adminCatalog, ERROR_SCHEMA, errorResponses, type AdminContext } from './context.ts';
 
 export function queryRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { services } = ctx;
-  const queries = new SandboxedQueries(adminCatalog(ctx), sandboxLimits(services.config));
+  const location = adminCatalog(ctx);
+  const queries = new SandboxedQueries(location, sandboxLimits(services.config));
+  const snapshotter = startCatalogSnapshotter(location, services.config.catalogSnapshotMs, ctx.log);
   // Before in-flight requests are waited for: a running statement must not hold up a shutdown.
   app.addHook('preClose', async () => queries.close());
+  app.addHook('onClose', async () => snapshotter.stop());
 
   app.post<{ Body: { sql: string } }>(
     '/v1/query',
