@@ -34,6 +34,8 @@ export interface LoadedCatalog {
   recordings: CatalogValue[][];
   topics: CatalogValue[][];
   views: { name: string; paths: string[] }[];
+  /** Views name `s3://` objects: the statements that let DuckDB read them, and the one prefix a sandbox may read there. */
+  inPlace?: { setup: string[]; allowedPrefix: string } | undefined;
 }
 
 /** Limits of a query run on behalf of someone else (the admin API); its time limit is the caller's. */
@@ -117,14 +119,16 @@ export class QueryEngine {
   readonly #instance: DuckDBInstance;
   readonly #connection: DuckDBConnection;
   readonly #settings: EngineSettings;
+  readonly #remotePrefix: string | undefined;
   #views = new Set<string>();
   #emptyMessages = false;
   #locked = false;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, settings: EngineSettings) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, settings: EngineSettings, remotePrefix: string | undefined) {
     this.#instance = instance;
     this.#connection = connection;
     this.#settings = settings;
+    this.#remotePrefix = remotePrefix;
   }
 
   /** An engine whose catalog holds `recordings`, `topics`, `messages` and the given views. */
@@ -135,12 +139,13 @@ export class QueryEngine {
     if (settings.threads !== undefined) options.threads = String(settings.threads);
     const instance = await DuckDBInstance.create(':memory:', options);
     const connection = await instance.connect();
-    const engine = new QueryEngine(instance, connection, settings);
+    const engine = new QueryEngine(instance, connection, settings, catalog.inPlace?.allowedPrefix);
     try {
       // Set, not passed to create(): DuckDB 1.5 shows a max_temp_directory_size given to
       // create() but does not enforce it (measured: a spill sailed past 8 MiB).
       await connection.run(`SET temp_directory = ${quoteString(settings.tempDirectory)}`);
       if (settings.maxTempMb !== undefined) await connection.run(`SET max_temp_directory_size = '${settings.maxTempMb}MiB'`);
+      for (const statement of catalog.inPlace?.setup ?? []) await connection.run(statement);
       await createTable(connection, 'recordings', RECORDINGS_COLUMNS, catalog.recordings);
       await createTable(connection, 'topics', TOPICS_COLUMNS, catalog.topics);
       await engine.replaceViews(catalog.views);
@@ -182,7 +187,8 @@ export class QueryEngine {
     const c = this.#connection;
     // Locked once and for good: the engine serves the next statements as it is.
     if (!this.#locked) {
-      await c.run(`SET allowed_directories = [${quoteString(sandbox.allowedDirectory)}]`);
+      const allowed = [sandbox.allowedDirectory, ...(this.#remotePrefix === undefined ? [] : [this.#remotePrefix])];
+      await c.run(`SET allowed_directories = [${allowed.map(quoteString).join(', ')}]`);
       await c.run('SET enable_external_access = false');
       await c.run('SET lock_configuration = true');
       this.#locked = true;

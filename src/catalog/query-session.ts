@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/config.ts';
+import type { Config, InPlaceMode } from '../config/config.ts';
 import { McapflowError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { queriesTotal, type QueryOutcome } from '../observability/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { listCommittedSince, ObjectCache, type CatalogChangeFeed, type CommittedRecording } from './catalog.ts';
 import { catalogTables, mentionedTables, type CatalogTables, type TableObjectRef } from './catalog-tables.ts';
+import { inPlaceReads } from './in-place-reads.ts';
 import { neededObjects, tableReads } from './query-pruning.ts';
 import { parseSql } from './sql-parse.ts';
 import { QueryEngine, type EngineSettings, type LoadedCatalog, type QueryResult } from './query-engine.ts';
@@ -27,6 +28,13 @@ export interface CatalogLocation {
   log?: Logger | undefined;
   /** Where commits are noted (the admin role passes Redis): the catalog is relisted only when one landed. */
   changes?: CatalogChangeFeed | undefined;
+  /** MCAPFLOW_QUERY_READ_IN_PLACE; unset: `never` (objects are copied into the cache). */
+  readInPlace?: InPlaceMode | undefined;
+}
+
+/** The catalog as a configured process reads it (the CLI; the admin adds its commit feed and logger). */
+export function catalogLocation(config: Config, store: ObjectStore): CatalogLocation {
+  return { store, derivedBucket: config.derivedBucket, home: config.home, resources: queryResources(config), readInPlace: config.queryReadInPlace };
 }
 
 /** The committed recordings, listed again only when a commit may have landed (see listCommittedSince). */
@@ -82,6 +90,8 @@ export interface CatalogReads {
   bytes: number;
   totalObjects: number;
   totalBytes: number;
+  /** Read where they lie (DuckDB's httpfs fetches only the row groups it needs, so `bytes` bounds it), not copied. */
+  inPlace: boolean;
 }
 
 /**
@@ -91,25 +101,42 @@ export interface CatalogReads {
 async function loadCatalog(location: CatalogLocation, sql: string, signal?: AbortSignal): Promise<{ catalog: LoadedCatalog; reads: CatalogReads[] }> {
   const cache = objectCache(location);
   const committed = await committedRecordings(location);
-  const tables = computedOf(committed).tables;
+  const { tables, version } = computedOf(committed);
   const mentioned = mentionedTables(sql, tables.tables.keys());
   const reads = mentioned.length === 0 ? null : tableReads(await parseSql(sql));
+  const needed = new Map(mentioned.map((name) => [name, keepSchema(neededObjects(reads, name, tables.tables.get(name)!), tables.tables.get(name)!)]));
+  const probeKey = [...needed.values()].flat()[0]?.key;
+  const inPlace = await inPlaceReads(location.readInPlace ?? 'never', location.store, location.derivedBucket, probeKey, location.log);
   const views: LoadedCatalog['views'] = [];
   const accounted: CatalogReads[] = [];
-  for (const name of mentioned) {
-    const all = tables.tables.get(name)!;
-    const needed = keepSchema(neededObjects(reads, name, all), all);
+  for (const [name, objects] of needed) {
     const paths: string[] = [];
-    for (const o of needed) {
+    for (const o of objects) {
       signal?.throwIfAborted();
-      paths.push(await cache.path(o.key, o.sha256));
+      paths.push(inPlace === undefined ? await cache.path(o.key, o.sha256) : `s3://${location.derivedBucket}/${o.key}`);
     }
     views.push({ name, paths });
-    const sum = (objects: readonly TableObjectRef[]) => objects.reduce((n, o) => n + o.bytes, 0);
-    accounted.push({ table: name, objects: needed.length, bytes: sum(needed), totalObjects: all.length, totalBytes: sum(all) });
+    const all = tables.tables.get(name)!;
+    const sum = (list: readonly TableObjectRef[]) => list.reduce((n, o) => n + o.bytes, 0);
+    accounted.push({
+      table: name,
+      objects: objects.length,
+      bytes: sum(objects),
+      totalObjects: all.length,
+      totalBytes: sum(all),
+      inPlace: inPlace !== undefined,
+    });
   }
   if (accounted.length > 0) location.log?.debug({ reads: accounted }, 'query objects');
-  return { catalog: { version: computedOf(committed).version, recordings: tables.recordings, topics: tables.topics, views }, reads: accounted };
+  const catalog: LoadedCatalog = {
+    // Another set of credentials is another engine: one opened with expired ones must not serve.
+    version: inPlace === undefined ? version : `${version}.${inPlace.identity}`,
+    recordings: tables.recordings,
+    topics: tables.topics,
+    views,
+    ...(inPlace === undefined ? {} : { inPlace: { setup: inPlace.setup, allowedPrefix: inPlace.allowedPrefix } }),
+  };
+  return { catalog, reads: accounted };
 }
 
 const computed = new WeakMap<readonly CommittedRecording[], { tables: CatalogTables; version: string }>();

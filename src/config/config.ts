@@ -7,6 +7,10 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 
+/** How queries read committed Parquet (MCAPFLOW_QUERY_READ_IN_PLACE): `auto` in place when DuckDB's httpfs can, else copies; `never` copies; `require` in place or fail. */
+export const IN_PLACE_MODES = ['auto', 'never', 'require'] as const;
+export type InPlaceMode = (typeof IN_PLACE_MODES)[number];
+
 const MiB = 1024 * 1024;
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -273,6 +277,12 @@ export const OPTIONS = {
     '4096',
     'Disk a query may spill to (MiB), under $MCAPFLOW_HOME/tmp/query; beyond it the query fails with QUERY_TOO_LARGE.',
     positiveInt,
+  ),
+  queryReadInPlace: option(
+    'MCAPFLOW_QUERY_READ_IN_PLACE',
+    'auto',
+    "How queries read the derived bucket's Parquet: `auto` reads s3:// objects in place through DuckDB's httpfs extension when it is installed and can read the bucket (checked once per process), else copies the objects a statement needs into the cache; `never` always copies; `require` fails a query that cannot read in place.",
+    z.enum(IN_PLACE_MODES),
   ),
   queryConcurrency: option(
     'MCAPFLOW_QUERY_CONCURRENCY',

@@ -31,7 +31,20 @@ export interface PutResult {
 /** Why a read happened, for the bytes-read accounting. */
 export type ReadPurpose = 'plan' | 'scan' | 'span' | 'derived' | 'cache';
 
+/** How another S3 client (DuckDB's httpfs) reaches the store: where, and the credentials in use now. */
+export interface S3Access {
+  /** Undefined: AWS's endpoint for the region. */
+  endpoint?: string | undefined;
+  region: string;
+  forcePathStyle: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+}
+
 export interface ObjectStore {
+  /** For stores that another S3 client can read directly; absent or undefined: it cannot. */
+  directAccess?(): Promise<S3Access | undefined>;
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   /** Bytes `[start, end)`; `end` must not exceed the object size. */
   getRange(bucket: string, key: string, start: number, end: number, purpose: ReadPurpose): Promise<Uint8Array>;

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { normalizeEtag } from '../domain/identity.ts';
 import { describeError, StorageError } from '../errors.ts';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose, StoreObserver } from './object-store.ts';
+import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose, S3Access, StoreObserver } from './object-store.ts';
 
 // The SDK warns on every start under Node 20; the warning is about its future releases, not us.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -54,8 +54,10 @@ function toStorageError(op: string, bucket: string, key: string, error: unknown)
 export class S3Store implements ObjectStore {
   readonly #client: S3Client;
   readonly #observer: StoreObserver;
+  readonly #options: S3StoreOptions;
 
   constructor(options: S3StoreOptions) {
+    this.#options = options;
     this.#client = new S3Client({
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       region: options.region,
@@ -69,6 +71,19 @@ export class S3Store implements ObjectStore {
       requestHandler: { requestTimeout: options.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
     });
     this.#observer = options.observer ?? {};
+  }
+
+  /** The endpoint and the credentials the SDK resolved (its default chain when none were given), as they are now. */
+  async directAccess(): Promise<S3Access | undefined> {
+    const credentials = await this.#client.config.credentials();
+    return {
+      endpoint: this.#options.endpoint,
+      region: this.#options.region,
+      forcePathStyle: this.#options.forcePathStyle,
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken,
+    };
   }
 
   async #send<T>(op: string, bucket: string, key: string, run: () => Promise<T>): Promise<T> {

@@ -15,6 +15,7 @@ import { queryCatalog, type CatalogLocation } from '../../src/catalog/query-sess
 import { tableVersions } from '../../src/catalog/table-versions.ts';
 import { DEFAULT_START_TIME_NS, generateRobotRun } from '../../src/synth/robot-run.ts';
 import { registry } from '../../src/observability/metrics.ts';
+import { createLogger } from '../../src/log.ts';
 import { startAdmin, type AdminHarness } from '../helpers/admin-harness.ts';
 import { cdrEncoder, MemoryWritable } from '../helpers/mcap-builders.ts';
 import { watchedStore } from '../helpers/watched-store.ts';
@@ -258,4 +259,40 @@ describe('similarity over HTTP', () => {
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body.index).toMatchObject({ loadedFrom: 'memory', added: 0, windowsRead: 0 });
   }, 60_000);
+});
+
+describe('reading in place (MCAPFLOW_QUERY_READ_IN_PLACE)', () => {
+  // This machine's DuckDB has no httpfs extension (it cannot be downloaded here): `auto` must copy, `require` must say why it cannot.
+  const inPlaceRun = async (mode: 'auto' | 'require', sql: string) => {
+    const { store, streamed } = watchedStore(admin.harness.services.store);
+    const lines: string[] = [];
+    const log = createLogger('warn', {}, { destination: { write: (line: string) => lines.push(line) } });
+    const location: CatalogLocation = {
+      store,
+      derivedBucket: admin.harness.config.derivedBucket,
+      home: mkdtempSync(join(dir, 'home-')),
+      log,
+      readInPlace: mode,
+    };
+    const answer = await queryCatalog(location, sql);
+    const streamedTables = [...streamed.keys()].filter((key) => key.startsWith('objects/tables/'));
+    return { answer, streamedTables, warnings: lines.map((l) => (JSON.parse(l) as { msg: string; problem: string }).problem) };
+  };
+
+  it('copies the pruned objects when httpfs cannot read the bucket, with the same answer', async () => {
+    const sql = `SELECT count(*) FROM "${imuTable}" WHERE recording_id = '${recordings[0]!.id}'`;
+    const copied = await run(sql);
+    const auto = await inPlaceRun('auto', sql);
+    expect(auto.answer.rows).toEqual(copied.rows);
+    expect(auto.answer.reads).toEqual(copied.reads);
+    expect(auto.answer.reads[0]!.inPlace).toBe(false);
+    expect(auto.streamedTables).toEqual(copied.tableKeys);
+  });
+
+  it('fails a query under `require`, naming what stops DuckDB from reading the bucket in place', async () => {
+    await expect(inPlaceRun('require', `SELECT count(*) FROM "${imuTable}"`)).rejects.toMatchObject({
+      code: 'QUERY_FAILED',
+      message: expect.stringMatching(/^MCAPFLOW_QUERY_READ_IN_PLACE=require, but DuckDB cannot read s3:\/\/\S+ in place: .*httpfs/),
+    });
+  });
 });

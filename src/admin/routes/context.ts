@@ -33,5 +33,6 @@ export function adminCatalog(ctx: AdminContext): CatalogLocation {
     resources: queryResources(services.config),
     log: ctx.log,
     changes: services.catalogChanges,
+    readInPlace: services.config.queryReadInPlace,
   };
 }

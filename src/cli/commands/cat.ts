@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listCommitted } from '../../catalog/catalog.ts';
 import { fetchMessage } from '../../catalog/fetch-message.ts';
-import { objectCache, queryCatalog } from '../../catalog/query-session.ts';
+import { catalogLocation, objectCache, queryCatalog } from '../../catalog/query-session.ts';
 import { loadConfig } from '../../config/config.ts';
 import { isRecordingId } from '../../domain/identity.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
@@ -49,7 +49,7 @@ export function registerCat(program: Command): void {
       const env = await prepareEnvironment(config, { redis: false });
       const store = createStore(config, env.endpoints);
       try {
-        const location = { store, derivedBucket: config.derivedBucket, home: config.home };
+        const location = catalogLocation(config, store);
         const cache = objectCache(location);
         const manifest = (await listCommitted(store, config.derivedBucket, cache)).find((r) => r.manifest.recording_id === recordingId)?.manifest;
         if (manifest === undefined) throw new NotFoundError(`no committed recording ${recordingId}`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import bytes from 'bytes';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { queryCatalog } from '../../catalog/query-session.ts';
+import { catalogLocation, queryCatalog } from '../../catalog/query-session.ts';
 import { similarWindows } from '../../catalog/similarity.ts';
 import { loadConfig } from '../../config/config.ts';
 import { InvalidInputError } from '../../errors.ts';
@@ -97,7 +97,7 @@ export function registerDemo(program: Command): void {
             '  ',
           ),
         );
-        const location = { store: services.store, derivedBucket: config.derivedBucket, home: config.home };
+        const location = catalogLocation(config, services.store);
         for (const question of QUESTIONS) {
           const result = await queryCatalog(location, question.sql.replaceAll('$id', `'${submitted.recordingId}'`));
           say(`\n${question.title}:`);

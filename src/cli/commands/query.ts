@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { queryCatalog, queryResources } from '../../catalog/query-session.ts';
+import { catalogLocation, queryCatalog } from '../../catalog/query-session.ts';
 import { loadConfig } from '../../config/config.ts';
 import { prepareEnvironment } from '../../runtime/environment.ts';
 import { createStore } from '../../runtime/services.ts';
@@ -17,13 +17,13 @@ export function registerQuery(program: Command): void {
       const env = await prepareEnvironment(config, { redis: false });
       const store = createStore(config, env.endpoints);
       try {
-        const result = await queryCatalog({ store, derivedBucket: config.derivedBucket, home: config.home, resources: queryResources(config) }, sql);
+        const result = await queryCatalog(catalogLocation(config, store), sql);
         const { reads, ...answer } = result;
         if (options.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
         else printTable(answer.columns, answer.rows);
         for (const r of reads) {
           process.stderr.write(
-            `${r.table}: read ${r.objects} of ${r.totalObjects} objects (${(r.bytes / 1e6).toFixed(2)} of ${(r.totalBytes / 1e6).toFixed(2)} MB)\n`,
+            `${r.table}: ${r.inPlace ? 'read in place (at most)' : 'read'} ${r.objects} of ${r.totalObjects} objects (${(r.bytes / 1e6).toFixed(2)} of ${(r.totalBytes / 1e6).toFixed(2)} MB)\n`,
           );
         }
       } finally {

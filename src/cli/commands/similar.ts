@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { catalogLocation } from '../../catalog/query-session.ts';
 import { DEFAULT_WINDOW_TABLE, similarWindows } from '../../catalog/similarity.ts';
 import { loadConfig } from '../../config/config.ts';
 import { isRecordingId } from '../../domain/identity.ts';
@@ -29,10 +30,7 @@ export function registerSimilar(program: Command): void {
       const env = await prepareEnvironment(config, { redis: false });
       const store = createStore(config, env.endpoints);
       try {
-        const result = await similarWindows(
-          { store, derivedBucket: config.derivedBucket, home: config.home },
-          { recordingId, at, k, table: options.table, topic: options.topic },
-        );
+        const result = await similarWindows(catalogLocation(config, store), { recordingId, at, k, table: options.table, topic: options.topic });
         if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
           const { query } = result;

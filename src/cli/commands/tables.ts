@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listCommitted } from '../../catalog/catalog.ts';
-import { objectCache } from '../../catalog/query-session.ts';
+import { catalogLocation, objectCache } from '../../catalog/query-session.ts';
 import { tableVersions } from '../../catalog/table-versions.ts';
 import { loadConfig } from '../../config/config.ts';
 import { prepareEnvironment } from '../../runtime/environment.ts';
@@ -19,7 +19,7 @@ export function registerTables(program: Command): void {
       const env = await prepareEnvironment(config, { redis: false });
       const store = createStore(config, env.endpoints);
       try {
-        const cache = objectCache({ store, derivedBucket: config.derivedBucket, home: config.home });
+        const cache = objectCache(catalogLocation(config, store));
         const versions = tableVersions(await listCommitted(store, config.derivedBucket, cache));
         if (options.json) process.stdout.write(`${JSON.stringify({ tables: versions })}\n`);
         else

@@ -1,0 +1,113 @@
+/**
+ * Reading committed Parquet where it lies. Where DuckDB's httpfs extension loads (deployments
+ * install it next to DuckDB), the views name `s3://` objects and DuckDB fetches only the footers
+ * and row groups a statement needs, through the object store's own endpoint and credentials;
+ * where it does not, the pruned objects are copied into the cache (query-session.ts). Whether
+ * it works is found out once per process and set of credentials by reading one object's
+ * footer through it, so a deployment whose httpfs cannot reach the store falls back (logged)
+ * instead of failing every statement.
+ */
+import { createHash } from 'node:crypto';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { InPlaceMode } from '../config/config.ts';
+import { McapflowError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ObjectStore, S3Access } from '../storage/object-store.ts';
+
+/** What an engine needs to read objects in place. */
+export interface InPlaceReads {
+  /** Statements to run before the views are made (load httpfs, the store's secret). */
+  setup: string[];
+  /** Prefix of the table objects: the only remote paths a sandboxed statement may read. */
+  allowedPrefix: string;
+  /** Names the credentials: an engine opened with others must not be reused. */
+  identity: string;
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** The statements that give DuckDB's httpfs the store's endpoint and credentials (as a temporary secret, never written to disk). */
+export function httpfsSetup(access: S3Access): string[] {
+  const fields: [string, string][] = [
+    ['TYPE', 's3'],
+    ['KEY_ID', quote(access.accessKeyId)],
+    ['SECRET', quote(access.secretAccessKey)],
+    ['REGION', quote(access.region)],
+    ['URL_STYLE', quote(access.forcePathStyle ? 'path' : 'vhost')],
+  ];
+  if (access.sessionToken !== undefined) fields.push(['SESSION_TOKEN', quote(access.sessionToken)]);
+  if (access.endpoint !== undefined) {
+    const url = new URL(access.endpoint);
+    fields.push(['ENDPOINT', quote(url.host)], ['USE_SSL', url.protocol === 'https:' ? 'true' : 'false']);
+  }
+  return ['LOAD httpfs', `CREATE OR REPLACE TEMPORARY SECRET mcapflow_store (${fields.map(([k, v]) => `${k} ${v}`).join(', ')})`];
+}
+
+/** Works or why not, per set of credentials: found out once. */
+const checked = new Map<string, Promise<string | undefined>>();
+
+/**
+ * Undefined when DuckDB reads `probeUri` through `setup` locked down as a query sandbox is (only
+ * `allowedPrefix` readable, no other external access), else the reason it cannot.
+ */
+async function whyNot(setup: string[], allowedPrefix: string, probeUri: string): Promise<string | undefined> {
+  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  try {
+    const connection = await instance.connect();
+    try {
+      for (const statement of setup) await connection.run(statement);
+      await connection.run(`SET allowed_directories = [${quote(allowedPrefix)}]`);
+      await connection.run('SET enable_external_access = false');
+      await connection.run(`SELECT count(*) FROM parquet_metadata(${quote(probeUri)})`);
+      return undefined;
+    } catch (error) {
+      return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+/**
+ * How an engine reads the objects of `bucket` in place, or undefined when it copies them:
+ * `never`, a store that cannot say how to reach it, or httpfs failing to read `probeKey`
+ * (logged once; under `require` a QUERY_FAILED instead).
+ */
+export async function inPlaceReads(
+  mode: InPlaceMode,
+  store: ObjectStore,
+  bucket: string,
+  probeKey: string | undefined,
+  log: Logger | undefined,
+): Promise<InPlaceReads | undefined> {
+  if (mode === 'never' || probeKey === undefined) return undefined;
+  const access = await store.directAccess?.();
+  if (access === undefined) {
+    if (mode === 'require')
+      throw new McapflowError('QUERY_FAILED', 'MCAPFLOW_QUERY_READ_IN_PLACE=require, but this object store cannot be read by DuckDB (not S3)');
+    return undefined;
+  }
+  const setup = httpfsSetup(access);
+  const allowedPrefix = `s3://${bucket}/objects/tables/`;
+  const identity = createHash('sha256').update(setup.join('\n')).digest('hex').slice(0, 16);
+  let verdict = checked.get(identity);
+  if (verdict === undefined) {
+    verdict = whyNot(setup, allowedPrefix, `s3://${bucket}/${probeKey}`);
+    checked.set(identity, verdict);
+    const reason = await verdict;
+    if (reason !== undefined && mode === 'auto')
+      log?.warn(
+        { problem: reason },
+        'DuckDB cannot read the derived bucket in place (its httpfs extension); queries copy the objects they need into the cache',
+      );
+  }
+  const reason = await verdict;
+  if (reason === undefined) return { setup, allowedPrefix, identity };
+  if (mode === 'require')
+    throw new McapflowError('QUERY_FAILED', `MCAPFLOW_QUERY_READ_IN_PLACE=require, but DuckDB cannot read s3://${bucket} in place: ${reason}`);
+  return undefined;
+}
