@@ -499,6 +499,12 @@ async function main(): Promise<void> {
       '',
       'context',
     ]);
+    table.push([
+      '  cold start from the catalog snapshot / cold listing seeded by it, ms',
+      `${catalog.coldFromSnapshotMs.toFixed(0)} / ${catalog.coldListSeededMs.toFixed(0)}`,
+      '',
+      `snapshot ${(catalog.snapshotBytes / 1e6).toFixed(1)} MB written in ${catalog.snapshotWriteMs.toFixed(0)} ms`,
+    ]);
   }
 
   const output = {

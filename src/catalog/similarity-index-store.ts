@@ -59,7 +59,7 @@ const opened = new Map<string, LiveSimilarityIndex>();
 const refreshing = new Map<string, Promise<void>>();
 
 /** Identifies what a recording's windows were read from: its table objects, by content. */
-function contentOf(recording: CommittedRecording, table: string): string | undefined {
+export function contentOf(recording: CommittedRecording, table: string): string | undefined {
   const spec = recording.manifest.tables[table];
   if (spec === undefined) return undefined;
   return sha256Hex(`${spec.fingerprint}\n${spec.objects.map((o) => o.sha256).join('\n')}`);
@@ -149,7 +149,7 @@ function removeRecording(index: LiveSimilarityIndex, recordingId: string): void 
 }
 
 /** Writes the graph and descriptor (content-addressed), then moves the pointer to them. */
-async function persist(location: CatalogLocation, index: LiveSimilarityIndex): Promise<void> {
+export async function persistSimilarityIndex(location: CatalogLocation, index: LiveSimilarityIndex): Promise<void> {
   const { descriptor } = index;
   const dir = join(location.home, 'tmp', 'similarity');
   mkdirSync(dir, { recursive: true });
@@ -249,7 +249,7 @@ async function refreshIndex(
   refresh.added = toRead.length;
   opened.set(memoKey, index);
   try {
-    await persist(location, index);
+    await persistSimilarityIndex(location, index);
     refresh.persisted = true;
   } catch (error) {
     // The answer stands without it: the next process to open the index adds the same recordings.

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryCatalog, type CatalogLocation } from '../../src/catalog/query-session.ts';
 import { similarWindows } from '../../src/catalog/similarity.ts';
-import { forgetOpenedSimilarityIndexes } from '../../src/catalog/similarity-index-store.ts';
+import { contentOf, forgetOpenedSimilarityIndexes, newSimilarityIndex, persistSimilarityIndex } from '../../src/catalog/similarity-index-store.ts';
 import { listCommitted, ObjectCache } from '../../src/catalog/catalog.ts';
 import { parseSimilarityDescriptor, parseSimilarityPointer, similarityPointerKey } from '../../src/domain/similarity-index.ts';
 import { watchedStore } from '../helpers/watched-store.ts';
@@ -186,6 +186,40 @@ describe('the persisted similarity index', () => {
     expect(again.index).toMatchObject({ loadedFrom: 'store', added: 0, windowsRead: 0 });
     expect(again.neighbours).toEqual(answer.neighbours);
   }, 60_000);
+
+  it('starts over when the table now has another feature count than the stored index (a new operator version)', async () => {
+    // A stored index of an older operator, three features per window: robots[1] as committed now,
+    // and ten windows of robots[0] from content the catalog no longer has (too few to force a rebuild by themselves).
+    const committed = await listCommitted(
+      location.store,
+      location.derivedBucket,
+      new ObjectCache(join(dir, 'dims-list'), location.store, location.derivedBucket),
+    );
+    const threeFeatures = (id: string, limit: number) =>
+      rows
+        .filter((r) => r.recordingId === id)
+        .slice(0, limit)
+        .map((r) => ({ recordingId: id, topic: '/imu', windowStart: r.windowStart, windowEnd: r.windowStart + 1n, features: r.features.slice(0, 3) }));
+    const current = contentOf(
+      committed.find((r) => r.manifest.recording_id === robots[1])!,
+      'imu_windows',
+    )!;
+    const old = newSimilarityIndex('imu_windows', [
+      [robots[1]!, current, threeFeatures(robots[1]!, Infinity)],
+      [robots[0]!, '0'.repeat(64), threeFeatures(robots[0]!, 10)],
+    ]);
+    await persistSimilarityIndex(location, old);
+    forgetOpenedSimilarityIndexes();
+    const answer = await similarWindows({ ...location, home: mkdtempSync(join(dir, 'dims-')) }, { recordingId: robots[0]!, at, k: 5 });
+    expect(answer.index).toMatchObject({ loadedFrom: 'store', rebuilt: true, persisted: true });
+    // Every committed window, 40 features each, not the old index's 3.
+    expect(answer.windows).toBe(committed.reduce((n, r) => n + (r.manifest.tables['imu_windows']?.rows ?? 0), 0));
+    const { store } = harness!.services;
+    const pointer = parseSimilarityPointer(Buffer.from((await store.get(location.derivedBucket, similarityPointerKey('imu_windows'), 'derived'))!).toString());
+    const descriptor = parseSimilarityDescriptor(Buffer.from((await store.get(location.derivedBucket, pointer.descriptor.key, 'derived'))!).toString());
+    expect(descriptor.dims).toBe(rows[0]!.features.length);
+    expect(new Set(descriptor.recordings.map((r) => r.recording_id))).toContain(robots[1]);
+  });
 
   it('rebuilds from the catalog, with a warning, when the stored index cannot be read', async () => {
     const { store } = harness!.services;
