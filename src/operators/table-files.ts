@@ -6,7 +6,7 @@
  */
 import * as arrow from 'apache-arrow';
 import { emptyTable, tableFromIpc, tableToIpc } from '../columnar/arrow-columns.ts';
-import { encodeParquet } from '../columnar/parquet.ts';
+import { encodeParquet, encodeParquetParts } from '../columnar/parquet.ts';
 import { orderBy, takeRows } from '../columnar/take.ts';
 import { objectKey } from '../domain/layout.ts';
 import type { PartRef, TableObject } from '../domain/work.ts';
@@ -106,9 +106,28 @@ export function topicsOf(table: arrow.Table): string[] | null {
 }
 
 /**
- * Parts of one table, in span order, as Parquet files, each sorted by the table's sort column:
- * when the rows already are (the usual case: recorders write in time order) a file is the
- * parts' concatenation; else its rows are sorted. `addressOf` names the file of a group of parts.
+ * Whether a group's parts can be written one at a time, each sorted alone: nothing to sort by,
+ * or their log_time ranges follow one another (the usual case: recorders write in time order),
+ * so that sorting each part sorts the file. Else the group is sorted as a whole.
+ */
+function sortsPartByPart(group: readonly PartRef[], column: string | undefined): boolean {
+  if (column === undefined) return true;
+  if (column !== 'log_time') return false;
+  let previous: bigint | undefined;
+  for (const part of group) {
+    if (part.rows === 0) continue;
+    if (part.minLogTime === null || part.maxLogTime === null) return false;
+    if (previous !== undefined && BigInt(part.minLogTime) < previous) return false;
+    previous = BigInt(part.maxLogTime);
+  }
+  return true;
+}
+
+/**
+ * Parts of one table, in span order, as Parquet files, each sorted by the table's sort column.
+ * A file's parts are read and encoded one at a time when sorting each alone sorts the file
+ * (sortsPartByPart): a worker then holds one part and one row group, not a file's worth; else
+ * the group is read whole and sorted. `addressOf` names the file of a group of parts.
  */
 export async function convertParts(
   ctx: WorkContext,
@@ -121,11 +140,56 @@ export async function convertParts(
   const groups = parts.length > 0 ? groupParts(parts, ctx.settings.parquetTargetBytes) : [[]];
   const objects: TableObject[] = [];
   for (const [file, group] of groups.entries()) {
+    const address = addressOf(file, group);
+    if (group.some((p) => p.rows > 0) && sortsPartByPart(group, column)) {
+      objects.push(await streamTableFile(ctx, address, group, column, spec, onTable));
+      continue;
+    }
     const tables: arrow.Table[] = [];
     for (const part of group) tables.push(await readPart(ctx, part));
     for (const t of tables) onTable?.(t);
     const merged = tables.length > 0 ? new arrow.Table(tables.flatMap((t) => t.batches)) : emptyTable(spec.schema.fields);
-    objects.push(await writeTableFile(ctx, addressOf(file, group), sorted(merged, column), spec));
+    objects.push(await writeTableFile(ctx, address, sorted(merged, column), spec));
   }
   return objects;
+}
+
+/** {@link writeTableFile} of a group's parts, read, sorted and encoded one at a time; the object's statistics gathered on the way. */
+async function streamTableFile(
+  ctx: WorkContext,
+  address: string,
+  group: readonly PartRef[],
+  column: string | undefined,
+  spec: TableSpec,
+  onTable?: (data: arrow.Table) => void,
+): Promise<TableObject> {
+  // Gathered as the parts go by: what writeTableFile reads off the whole table.
+  const seen = { rows: 0, min: undefined as bigint | undefined, max: undefined as bigint | undefined, topics: new Set<string>() as Set<string> | null };
+  async function* partsInOrder(): AsyncGenerator<arrow.Table> {
+    for (const part of group) {
+      const table = await readPart(ctx, part);
+      onTable?.(table);
+      const rowsInOrder = sorted(table, column);
+      seen.rows += rowsInOrder.numRows;
+      const range = int64Range(rowsInOrder);
+      if (range !== null) {
+        if (seen.min === undefined || BigInt(range.min) < seen.min) seen.min = BigInt(range.min);
+        if (seen.max === undefined || BigInt(range.max) > seen.max) seen.max = BigInt(range.max);
+      }
+      const topics = seen.topics === null ? null : topicsOf(rowsInOrder);
+      if (topics === null) seen.topics = null;
+      else for (const t of topics) seen.topics!.add(t);
+      if (seen.topics !== null && seen.topics.size > MAX_LISTED_TOPICS) seen.topics = null;
+      yield rowsInOrder;
+    }
+  }
+  const body = await encodeParquetParts(partsInOrder(), { rowGroupRows: ctx.settings.parquetRowGroupRows });
+  const stored = await writeObject(ctx, objectKey('tables', address, 'parquet'), body, { contentType: 'application/vnd.apache.parquet' });
+  return {
+    ...stored,
+    rows: seen.rows,
+    minLogTime: seen.min?.toString() ?? null,
+    maxLogTime: seen.max?.toString() ?? null,
+    topics: seen.topics === null ? null : [...seen.topics].sort(),
+  };
 }
