@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { InPlaceMode } from '../config/config.ts';
-import { McapflowError } from '../errors.ts';
+import { describeError, McapflowError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore, S3Access } from '../storage/object-store.ts';
 
@@ -85,7 +85,15 @@ export async function inPlaceReads(
   log: Logger | undefined,
 ): Promise<InPlaceReads | undefined> {
   if (mode === 'never' || probeKey === undefined) return undefined;
-  const access = await store.directAccess?.();
+  let access: S3Access | undefined;
+  try {
+    access = await store.directAccess?.();
+  } catch (error) {
+    // No credentials to hand DuckDB (the store may still be readable, e.g. anonymously): copy.
+    if (mode === 'require')
+      throw new McapflowError('QUERY_FAILED', `MCAPFLOW_QUERY_READ_IN_PLACE=require, but the store's credentials cannot be resolved: ${describeError(error)}`);
+    return undefined;
+  }
   if (access === undefined) {
     if (mode === 'require')
       throw new McapflowError('QUERY_FAILED', 'MCAPFLOW_QUERY_READ_IN_PLACE=require, but this object store cannot be read by DuckDB (not S3)');
