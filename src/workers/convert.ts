@@ -7,6 +7,7 @@
 import * as arrow from 'apache-arrow';
 import { ObjectCache } from '../catalog/catalog.ts';
 import { MESSAGES_TABLE } from '../columnar/messages-table.ts';
+import { PARQUET_ENCODING } from '../columnar/parquet.ts';
 import { contentAddress } from '../domain/addresses.ts';
 import type { RecordingPlan } from '../domain/plan.ts';
 import { topicTiming } from '../domain/topic-timing.ts';
@@ -53,7 +54,7 @@ function tableAddress(plan: RecordingPlan, operator: Operator, table: string, fi
     recordingId: plan.recordingId,
     operator: operatorId(operator),
     slice: { table, file },
-    params: { operatorParams: paramsDigest(operator), rowGroupRows: ctx.settings.parquetRowGroupRows, compression: 'zstd', ...params },
+    params: { operatorParams: paramsDigest(operator), rowGroupRows: ctx.settings.parquetRowGroupRows, encoding: PARQUET_ENCODING, ...params },
   });
 }
 

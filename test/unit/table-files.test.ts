@@ -15,14 +15,17 @@ import type { WorkContext } from '../../src/operators/context.ts';
 import { convertParts, int64Range, sorted, topicsOf, writePart } from '../../src/operators/table-files.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 
-function memoryContext(rowGroupRows: number): { ctx: WorkContext; objects: Map<string, Uint8Array> } {
+function memoryContext(rowGroupRows: number, failing = new Set<string>()): { ctx: WorkContext; objects: Map<string, Uint8Array> } {
   const objects = new Map<string, Uint8Array>();
   const store = {
     put: async (_bucket: string, key: string, body: Uint8Array | string) => {
       objects.set(key, typeof body === 'string' ? Buffer.from(body) : body);
       return { created: true };
     },
-    get: async (_bucket: string, key: string) => objects.get(key),
+    get: async (_bucket: string, key: string) => {
+      if (failing.has(key)) throw new Error(`GET ${key}: connection reset`);
+      return objects.get(key);
+    },
   } as unknown as ObjectStore;
   const settings = { derivedBucket: 'derived', parquetTargetBytes: 1 << 30, parquetRowGroupRows: rowGroupRows } as WorkContext['settings'];
   return { ctx: { store, settings, loadPlan: () => Promise.reject(new Error('no plans here')) }, objects };
@@ -86,5 +89,21 @@ describe('converting span parts to Parquet', () => {
     const times = Array.from(tableFromIpc(readParquet(bytes).intoIPCStream()).getChild('log_time')!.toArray() as BigInt64Array, Number);
     expect(times).toEqual([1, 2, 3, 4, 5, 6, 9, 10, 11]);
     expect(object).toMatchObject({ rows: 9, minLogTime: '1', maxLogTime: '11', topics: ['/a', '/b'] });
+  });
+
+  it('fails, writing nothing, when a later part cannot be read: never a shorter file', async () => {
+    const failing = new Set<string>();
+    const { ctx, objects } = memoryContext(7, failing);
+    const parts: PartRef[] = [];
+    for (const [i, times] of [
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ].entries())
+      parts.push(await writePart(ctx, sha256Hex(`failing ${i}`), spec.name, rowsAt(times)));
+    failing.add(parts[1]!.key);
+    const before = objects.size;
+    await expect(convertParts(ctx, spec, parts, () => sha256Hex('failing file'))).rejects.toThrow(/connection reset/);
+    expect(objects.size).toBe(before);
   });
 });
