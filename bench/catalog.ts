@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { forgetParsedCatalog, listCommitted, listCommittedSince, ObjectCache } from '../src/catalog/catalog.ts';
-import { writeCatalogSnapshot } from '../src/catalog/catalog-snapshot-store.ts';
+import { snapshotOf, writeCatalogSnapshot } from '../src/catalog/catalog-snapshot-store.ts';
 import { CatalogChanges } from '../src/status/catalog-changes.ts';
 import { catalogTables } from '../src/catalog/catalog-tables.ts';
 import { objectCache } from '../src/catalog/query-session.ts';
@@ -86,7 +86,7 @@ export async function measureCatalogOpen(options: { recordings: number; log: (li
     log(`  list cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms; recordings/topics/objects ${tables.ms.toFixed(0)} ms`);
 
     const { queues } = harness.services;
-    const written = await timed(async () => writeCatalogSnapshot(store, bucket, await harness.services.catalogChanges.position(), warm.value));
+    const written = await timed(async () => writeCatalogSnapshot(store, bucket, snapshotOf(await harness.services.catalogChanges.position(), Date.now(), warm.value)));
     const coldCache = () => new ObjectCache(mkdtempSync(join(harness.home, 'cold-cache-')), store, bucket);
     forgetParsedCatalog();
     const fromSnapshot = await timed(() => listCommittedSince(new CatalogChanges(queues.connection, queues.keys), store, bucket, coldCache()));

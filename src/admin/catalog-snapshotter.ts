@@ -5,7 +5,7 @@
  * cold then reads that one object and the commits noted since, not every manifest.
  */
 import { currentListing } from '../catalog/catalog.ts';
-import { writeCatalogSnapshot } from '../catalog/catalog-snapshot-store.ts';
+import { snapshotOf, writeCatalogSnapshot } from '../catalog/catalog-snapshot-store.ts';
 import { committedRecordings, computedOf, type CatalogLocation } from '../catalog/query-session.ts';
 import type { Logger } from '../log.ts';
 
@@ -26,7 +26,7 @@ export function startCatalogSnapshotter(location: CatalogLocation, intervalMs: n
     if (listing === undefined) return;
     const { version } = computedOf(listing.committed);
     if (version === written) return;
-    const { bytes } = await writeCatalogSnapshot(location.store, location.derivedBucket, listing.position, listing.committed);
+    const { bytes } = await writeCatalogSnapshot(location.store, location.derivedBucket, snapshotOf(listing.position, listing.listedAt, listing.committed));
     written = version;
     log.info({ recordings: listing.committed.length, bytes, position: listing.position }, 'catalog snapshot written');
   };

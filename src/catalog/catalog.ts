@@ -123,6 +123,8 @@ async function readCommitted(
 /** What a bucket's catalog snapshot held when this process first looked: read once per process and bucket. */
 interface SnapshotSeed {
   position: string;
+  /** When the snapshot's manifests were last all listed (epoch ms): its listing is as old as that. */
+  listedAt: number;
   committed: CommittedRecording[];
 }
 const seeds = new Map<string, Promise<SnapshotSeed | undefined>>();
@@ -142,7 +144,7 @@ function seedFromSnapshot(store: ObjectStore, bucket: string, log: Logger | unde
         const known = parsedManifests.get(bucket) ?? new Map<string, Manifest>();
         for (const r of committed) known.set(r.version, r.manifest);
         parsedManifests.set(bucket, known);
-        return { position: snapshot.position, committed };
+        return { position: snapshot.position, listedAt: Date.parse(snapshot.listed_at), committed };
       },
       (error: unknown) => {
         (log ?? (defaultLog ??= createLogger('warn'))).warn(
@@ -246,9 +248,11 @@ export async function listCommittedSince(
   listings.set(feed, byBucket);
   let listing = byBucket.get(bucket);
   if (listing === undefined) {
-    // A cold start: the snapshot and the commits noted since it, when the feed still knows its position.
+    // A cold start: the snapshot and the commits noted since it, when the feed still knows its
+    // position. Its age counts from its last full listing, so a snapshot older than
+    // LISTING_MAX_AGE_MS only saves GETs: the manifests are listed (and hand-made changes seen) now.
     const seed = await seedFromSnapshot(store, bucket, log);
-    if (seed !== undefined) listing = { position: seed.position, at: Date.now(), committed: seed.committed };
+    if (seed !== undefined) listing = { position: seed.position, at: seed.listedAt, committed: seed.committed };
   }
   if (listing !== undefined && Date.now() - listing.at < LISTING_MAX_AGE_MS) {
     const changes = await feed.since(listing.position).catch(() => undefined);
@@ -266,8 +270,11 @@ export async function listCommittedSince(
   return committed;
 }
 
-/** The listing `feed` last gave for `bucket` and the feed position it is current at (what a catalog snapshot holds). */
-export function currentListing(feed: CatalogChangeFeed, bucket: string): { position: string; committed: CommittedRecording[] } | undefined {
+/**
+ * The listing `feed` last gave for `bucket`: the feed position it is current at and when its
+ * manifests were last all listed (epoch ms) — what a catalog snapshot holds.
+ */
+export function currentListing(feed: CatalogChangeFeed, bucket: string): { position: string; listedAt: number; committed: CommittedRecording[] } | undefined {
   const listing = listings.get(feed)?.get(bucket);
-  return listing === undefined ? undefined : { position: listing.position, committed: listing.committed };
+  return listing === undefined ? undefined : { position: listing.position, listedAt: listing.at, committed: listing.committed };
 }

@@ -299,7 +299,7 @@ export const OPTIONS = {
   catalogSnapshotMs: option(
     'MCAPFLOW_CATALOG_SNAPSHOT_MS',
     '300000',
-    'How often the admin role writes the catalog snapshot (catalog/snapshot.json.gz in the derived bucket: every parsed manifest and the commit-feed position it is current at) when commits landed since the last one; a query service that starts cold reads it instead of every manifest. 0: never.',
+    'How often the admin role writes the catalog snapshot (catalog/snapshot.ndjson.gz in the derived bucket: every parsed manifest and the commit-feed position it is current at) when commits landed since the last one; a query service that starts cold reads it instead of every manifest. 0: never.',
     nonNegativeInt,
   ),
   logLevel: option(

@@ -2,7 +2,7 @@
  * Key layout of the derived bucket. Everything under `objects/` is immutable and named by a
  * content address; `manifests/<id>.json` is the commit marker; `quarantine/<id>.json` records
  * input that can never be processed. The admin role also keeps accelerators it can always
- * rebuild from the manifests: `catalog/snapshot.json.gz` (catalog-snapshot.ts) and
+ * rebuild from the manifests: `catalog/snapshot.ndjson.gz` (catalog-snapshot.ts) and
  * `similarity/<table>/` (similarity-index.ts).
  */
 export type ObjectKind = 'parts' | 'blobs' | 'tables' | 'plans';

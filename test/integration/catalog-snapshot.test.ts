@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forgetParsedCatalog, listCommitted, listCommittedSince, ObjectCache, type CommittedRecording } from '../../src/catalog/catalog.ts';
-import { readCatalogSnapshot, writeCatalogSnapshot } from '../../src/catalog/catalog-snapshot-store.ts';
+import { forgetParsedCatalog, listCommitted, listCommittedSince, LISTING_MAX_AGE_MS, ObjectCache, type CommittedRecording } from '../../src/catalog/catalog.ts';
+import { readCatalogSnapshot, snapshotOf, writeCatalogSnapshot } from '../../src/catalog/catalog-snapshot-store.ts';
 import { startCatalogSnapshotter } from '../../src/admin/catalog-snapshotter.ts';
 import { createLogger } from '../../src/log.ts';
 import { CATALOG_SNAPSHOT_KEY } from '../../src/domain/catalog-snapshot.ts';
@@ -90,7 +90,7 @@ describe('the catalog snapshot', () => {
   it('reads only the manifests committed after the snapshot, from the commit feed', async () => {
     const { services, config } = admin.harness;
     const full = await fullListing();
-    await writeCatalogSnapshot(services.store, config.derivedBucket, await services.catalogChanges.position(), full);
+    await writeCatalogSnapshot(services.store, config.derivedBucket, snapshotOf(await services.catalogChanges.position(), Date.now(), full));
     const third = await commitRecording();
     const cold = await coldListing();
     expect(cold.manifestsRead).toEqual([`${MANIFEST_PREFIX}${third}.json`]);
@@ -102,7 +102,7 @@ describe('the catalog snapshot', () => {
     const { services, config } = admin.harness;
     const full = await fullListing();
     // A snapshot of the first two recordings at a position whose following entries are trimmed away.
-    await writeCatalogSnapshot(services.store, config.derivedBucket, '1-0|1', full.slice(0, 2));
+    await writeCatalogSnapshot(services.store, config.derivedBucket, snapshotOf('1-0|1', Date.now(), full.slice(0, 2)));
     await services.queues.connection.xtrim(services.queues.keys.catalogChanges, 'MAXLEN', 0);
     const cold = await coldListing();
     expect(cold.manifestsRead).toEqual([`${MANIFEST_PREFIX}${full[2]!.manifest.recording_id}.json`]);
@@ -115,7 +115,27 @@ describe('the catalog snapshot', () => {
     await services.store.put(config.derivedBucket, CATALOG_SNAPSHOT_KEY, 'not gzip');
     const cold = await coldListing();
     expect(cold.warnings).toEqual(['ignoring the catalog snapshot: reading every manifest: incorrect header check']);
+    // The answer is a listing's: the snapshot's entries count for nothing.
     expect(cold.manifestsRead).toHaveLength(3);
     expect(cold.committed).toEqual(full);
+  });
+
+  it('is as old as its last full listing: past LISTING_MAX_AGE_MS a cold start lists, and a manifest removed by hand is gone', async () => {
+    const { services, config } = admin.harness;
+    const full = await fullListing();
+    // A recording the snapshot holds whose manifest was removed by hand since (never noted as a commit).
+    const removed = {
+      ...full[0]!,
+      manifest: { ...full[0]!.manifest, recording_id: 'e'.repeat(32) },
+      version: `${MANIFEST_PREFIX}${'e'.repeat(32)}.json@"gone"`,
+    };
+    const position = await services.catalogChanges.position();
+    await writeCatalogSnapshot(services.store, config.derivedBucket, snapshotOf(position, Date.now(), [...full, removed]));
+    // Listed just now: served as it is until the next full listing (at most LISTING_MAX_AGE_MS).
+    expect(ids((await coldListing()).committed)).toContain('e'.repeat(32));
+    await writeCatalogSnapshot(services.store, config.derivedBucket, snapshotOf(position, Date.now() - 2 * LISTING_MAX_AGE_MS, [...full, removed]));
+    const stale = await coldListing();
+    expect(stale.committed).toEqual(full);
+    expect(stale.manifestsRead).toEqual([]);
   });
 });
