@@ -13,6 +13,7 @@ import type { InPlaceMode } from '../config/config.ts';
 import { describeError, McapflowError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore, S3Access } from '../storage/object-store.ts';
+import { lockdownStatements, quoteString } from './query-engine.ts';
 
 /** What an engine needs to read objects in place. */
 export interface InPlaceReads {
@@ -24,58 +25,61 @@ export interface InPlaceReads {
   identity: string;
 }
 
-function quote(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** The statements that give DuckDB's httpfs the store's endpoint and credentials (as a temporary secret, never written to disk). */
-export function httpfsSetup(access: S3Access): string[] {
+/**
+ * The statements that give DuckDB's httpfs the store's endpoint and credentials for `scope`
+ * (a temporary secret, never written to disk, used for nothing outside that prefix).
+ */
+export function httpfsSetup(access: S3Access, scope: string): string[] {
   const fields: [string, string][] = [
     ['TYPE', 's3'],
-    ['KEY_ID', quote(access.accessKeyId)],
-    ['SECRET', quote(access.secretAccessKey)],
-    ['REGION', quote(access.region)],
-    ['URL_STYLE', quote(access.forcePathStyle ? 'path' : 'vhost')],
+    ['SCOPE', quoteString(scope)],
+    ['KEY_ID', quoteString(access.accessKeyId)],
+    ['SECRET', quoteString(access.secretAccessKey)],
+    ['REGION', quoteString(access.region)],
+    ['URL_STYLE', quoteString(access.forcePathStyle ? 'path' : 'vhost')],
   ];
-  if (access.sessionToken !== undefined) fields.push(['SESSION_TOKEN', quote(access.sessionToken)]);
+  if (access.sessionToken !== undefined) fields.push(['SESSION_TOKEN', quoteString(access.sessionToken)]);
   if (access.endpoint !== undefined) {
     const url = new URL(access.endpoint);
-    fields.push(['ENDPOINT', quote(url.host)], ['USE_SSL', url.protocol === 'https:' ? 'true' : 'false']);
+    fields.push(['ENDPOINT', quoteString(url.host)], ['USE_SSL', url.protocol === 'https:' ? 'true' : 'false']);
   }
   return ['LOAD httpfs', `CREATE OR REPLACE TEMPORARY SECRET mcapflow_store (${fields.map(([k, v]) => `${k} ${v}`).join(', ')})`];
 }
 
-/** Works or why not, per set of credentials: found out once. */
-const checked = new Map<string, Promise<string | undefined>>();
+/** Works, or why not and until when it is believed, per set of credentials. */
+const checked = new Map<string, Promise<{ reason: string | undefined; until: number }>>();
+/** How long a failed check stands before the next statement tries again (a network blip must not last the process). */
+const RECHECK_FAILED_MS = 5 * 60_000;
+const CHECKS_KEPT = 16;
 
 /**
- * Undefined when DuckDB reads `probeUri` through `setup` locked down as a query sandbox is (only
- * `allowedPrefix` readable, no other external access), else the reason it cannot.
+ * Undefined when DuckDB reads `probeUri` through `setup` locked down as a query sandbox is,
+ * else the reason it cannot.
  */
 async function whyNot(setup: string[], allowedPrefix: string, probeUri: string): Promise<string | undefined> {
-  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  let instance: DuckDBInstance | undefined;
   try {
+    instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const connection = await instance.connect();
     try {
-      for (const statement of setup) await connection.run(statement);
-      await connection.run(`SET allowed_directories = [${quote(allowedPrefix)}]`);
-      await connection.run('SET enable_external_access = false');
-      await connection.run(`SELECT count(*) FROM parquet_metadata(${quote(probeUri)})`);
+      for (const statement of [...setup, ...lockdownStatements([allowedPrefix])]) await connection.run(statement);
+      await connection.run(`SELECT count(*) FROM parquet_metadata(${quoteString(probeUri)})`);
       return undefined;
-    } catch (error) {
-      return (error instanceof Error ? error.message : String(error)).split('\n')[0];
     } finally {
       connection.closeSync();
     }
+  } catch (error) {
+    return describeError(error).split('\n')[0];
   } finally {
-    instance.closeSync();
+    instance?.closeSync();
   }
 }
 
 /**
  * How an engine reads the objects of `bucket` in place, or undefined when it copies them:
- * `never`, a store that cannot say how to reach it, or httpfs failing to read `probeKey`
- * (logged once; under `require` a QUERY_FAILED instead).
+ * `never`, a store that cannot say how to reach it, or httpfs failing to read `probeKey` (any
+ * table object; logged, and tried again after RECHECK_FAILED_MS; under `require` a QUERY_FAILED
+ * instead).
  */
 export async function inPlaceReads(
   mode: InPlaceMode,
@@ -99,21 +103,25 @@ export async function inPlaceReads(
       throw new McapflowError('QUERY_FAILED', 'MCAPFLOW_QUERY_READ_IN_PLACE=require, but this object store cannot be read by DuckDB (not S3)');
     return undefined;
   }
-  const setup = httpfsSetup(access);
   const allowedPrefix = `s3://${bucket}/objects/tables/`;
+  const setup = httpfsSetup(access, allowedPrefix);
   const identity = createHash('sha256').update(setup.join('\n')).digest('hex').slice(0, 16);
-  let verdict = checked.get(identity);
-  if (verdict === undefined) {
-    verdict = whyNot(setup, allowedPrefix, `s3://${bucket}/${probeKey}`);
-    checked.set(identity, verdict);
-    const reason = await verdict;
+  let check = checked.get(identity);
+  if (check === undefined || (await check).until < Date.now()) {
+    if (checked.size >= CHECKS_KEPT) checked.clear();
+    check = whyNot(setup, allowedPrefix, `s3://${bucket}/${probeKey}`).then((reason) => ({
+      reason,
+      until: reason === undefined ? Infinity : Date.now() + RECHECK_FAILED_MS,
+    }));
+    checked.set(identity, check);
+    const { reason } = await check;
     if (reason !== undefined && mode === 'auto')
       log?.warn(
         { problem: reason },
         'DuckDB cannot read the derived bucket in place (its httpfs extension); queries copy the objects they need into the cache',
       );
   }
-  const reason = await verdict;
+  const { reason } = await check;
   if (reason === undefined) return { setup, allowedPrefix, identity };
   if (mode === 'require')
     throw new McapflowError('QUERY_FAILED', `MCAPFLOW_QUERY_READ_IN_PLACE=require, but DuckDB cannot read s3://${bucket} in place: ${reason}`);

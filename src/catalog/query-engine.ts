@@ -46,6 +46,17 @@ export interface Sandbox {
   maxResultBytes: number;
 }
 
+/**
+ * The statements that lock an engine down for untrusted SQL: files and remote objects only
+ * under `allowed`, no other external access, and no setting changed afterwards.
+ */
+export function lockdownStatements(allowed: readonly string[]): string[] {
+  return [`SET allowed_directories = [${allowed.map(quoteString).join(', ')}]`, 'SET enable_external_access = false', 'SET lock_configuration = true'];
+}
+
+/** Table functions a sandboxed statement may not call: they describe the engine's credentials (key id, endpoint). */
+const SECRET_FUNCTIONS = /\b(duckdb_secrets|which_secret)\b/i;
+
 function refused(message: string): McapflowError {
   return new McapflowError('QUERY_REFUSED', message);
 }
@@ -54,7 +65,7 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function quoteString(value: string): string {
+export function quoteString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
@@ -188,11 +199,10 @@ export class QueryEngine {
     // Locked once and for good: the engine serves the next statements as it is.
     if (!this.#locked) {
       const allowed = [sandbox.allowedDirectory, ...(this.#remotePrefix === undefined ? [] : [this.#remotePrefix])];
-      await c.run(`SET allowed_directories = [${allowed.map(quoteString).join(', ')}]`);
-      await c.run('SET enable_external_access = false');
-      await c.run('SET lock_configuration = true');
+      for (const statement of lockdownStatements(allowed)) await c.run(statement);
       this.#locked = true;
     }
+    if (SECRET_FUNCTIONS.test(sql)) throw refused('the engine’s secrets cannot be listed (duckdb_secrets, which_secret)');
     let extracted;
     try {
       extracted = await c.extractStatements(sql);

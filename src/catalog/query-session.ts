@@ -105,7 +105,8 @@ async function loadCatalog(location: CatalogLocation, sql: string, signal?: Abor
   const mentioned = mentionedTables(sql, tables.tables.keys());
   const reads = mentioned.length === 0 ? null : tableReads(await parseSql(sql));
   const needed = new Map(mentioned.map((name) => [name, keepSchema(neededObjects(reads, name, tables.tables.get(name)!), tables.tables.get(name)!)]));
-  const probeKey = [...needed.values()].flat()[0]?.key;
+  // Any table object tells whether in-place reads work: the same answer for every statement, so engines are reused across them.
+  const probeKey = [...tables.tables.values()].find((objects) => objects.length > 0)?.[0]?.key;
   const inPlace = await inPlaceReads(location.readInPlace ?? 'never', location.store, location.derivedBucket, probeKey, location.log);
   const views: LoadedCatalog['views'] = [];
   const accounted: CatalogReads[] = [];

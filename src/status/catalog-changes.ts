@@ -57,7 +57,8 @@ export class CatalogChanges implements CatalogChangeFeed {
     const head = await this.#head();
     if (head === undefined) return Number(fromAdded) === 0 ? { position, manifestKeys: [] } : undefined;
     const expected = head.added - Number(fromAdded);
-    if (expected === 0) return { position, manifestKeys: [] };
+    // As many entries as then, but another newest one: another stream (Redis was emptied and refilled), so it cannot say.
+    if (expected === 0) return head.lastId === fromId ? { position, manifestKeys: [] } : undefined;
     if (expected < 0) return undefined;
     const manifestKeys: string[] = [];
     let after = fromId;

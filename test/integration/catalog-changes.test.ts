@@ -40,4 +40,13 @@ describe('the catalog change log', () => {
     const now = await changes.position();
     expect(await changes.since(now)).toEqual({ position: now, manifestKeys: [] });
   });
+
+  it('cannot say what changed when the stream was replaced by another with as many entries (Redis emptied and refilled)', async () => {
+    const before = await changes.position();
+    const [, added] = before.split('|');
+    await redis.del(keys.catalogChanges);
+    for (let i = 0; i < Number(added); i++) await changes.noteCommitted(`manifests/${'d'.repeat(32)}.json`);
+    expect((await changes.position()).split('|')[1]).toBe(added);
+    expect(await changes.since(before)).toBeUndefined();
+  });
 });
