@@ -86,7 +86,9 @@ export async function measureCatalogOpen(options: { recordings: number; log: (li
     log(`  list cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms; recordings/topics/objects ${tables.ms.toFixed(0)} ms`);
 
     const { queues } = harness.services;
-    const written = await timed(async () => writeCatalogSnapshot(store, bucket, snapshotOf(await harness.services.catalogChanges.position(), Date.now(), warm.value)));
+    const written = await timed(async () =>
+      writeCatalogSnapshot(store, bucket, snapshotOf(await harness.services.catalogChanges.position(), Date.now(), warm.value)),
+    );
     const coldCache = () => new ObjectCache(mkdtempSync(join(harness.home, 'cold-cache-')), store, bucket);
     forgetParsedCatalog();
     const fromSnapshot = await timed(() => listCommittedSince(new CatalogChanges(queues.connection, queues.keys), store, bucket, coldCache()));
