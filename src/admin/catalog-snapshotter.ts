@@ -4,7 +4,7 @@
  * recordings it holds and the feed position they are current at. A query service that starts
  * cold then reads that one object and the commits noted since, not every manifest.
  */
-import { currentListing } from '../catalog/catalog.ts';
+import { currentListing, isFromSnapshot } from '../catalog/catalog.ts';
 import { snapshotOf, writeCatalogSnapshot } from '../catalog/catalog-snapshot-store.ts';
 import { committedRecordings, computedOf, type CatalogLocation } from '../catalog/query-session.ts';
 import type { Logger } from '../log.ts';
@@ -26,6 +26,11 @@ export function startCatalogSnapshotter(location: CatalogLocation, intervalMs: n
     if (listing === undefined) return;
     const { version } = computedOf(listing.committed);
     if (version === written) return;
+    // Started from the stored snapshot and nothing landed since: it already says this.
+    if (await isFromSnapshot(location.derivedBucket, listing.committed)) {
+      written = version;
+      return;
+    }
     const { bytes } = await writeCatalogSnapshot(location.store, location.derivedBucket, snapshotOf(listing.position, listing.listedAt, listing.committed));
     written = version;
     log.info({ recordings: listing.committed.length, bytes, position: listing.position }, 'catalog snapshot written');

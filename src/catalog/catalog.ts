@@ -159,6 +159,12 @@ function seedFromSnapshot(store: ObjectStore, bucket: string, log: Logger | unde
   return seed;
 }
 
+/** Whether `committed` is what this process read from the bucket's snapshot, unchanged (then writing it again would say nothing new). */
+export async function isFromSnapshot(bucket: string, committed: readonly CommittedRecording[]): Promise<boolean> {
+  const seed = await seeds.get(bucket);
+  return seed !== undefined && seed.committed === committed;
+}
+
 /** Forgets every parsed manifest and snapshot, as a process that just started: for benchmarks and tests of a cold start. */
 export function forgetParsedCatalog(): void {
   parsedManifests.clear();

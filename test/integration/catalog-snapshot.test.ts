@@ -138,4 +138,21 @@ describe('the catalog snapshot', () => {
     expect(stale.committed).toEqual(full);
     expect(stale.manifestsRead).toEqual([]);
   });
+
+  it('is not written again by an admin that started from it while no commit landed', async () => {
+    const { services, config } = admin.harness;
+    const full = await fullListing();
+    await writeCatalogSnapshot(services.store, config.derivedBucket, snapshotOf(await services.catalogChanges.position(), Date.now(), full));
+    const before = await services.store.head(config.derivedBucket, CATALOG_SNAPSHOT_KEY);
+    forgetParsedCatalog();
+    const log = createLogger('silent');
+    const feed = new CatalogChanges(services.queues.connection, services.queues.keys);
+    const location = { store: services.store, derivedBucket: config.derivedBucket, home: mkdtempSync(join(dir, 'restart-')), log, changes: feed };
+    await startCatalogSnapshotter(location, 60_000, log).stop();
+    expect((await services.store.head(config.derivedBucket, CATALOG_SNAPSHOT_KEY))?.etag).toBe(before?.etag);
+    // One more commit, and the next pass writes it.
+    await commitRecording();
+    await startCatalogSnapshotter(location, 60_000, log).stop();
+    expect((await readCatalogSnapshot(services.store, config.derivedBucket))?.recordings).toHaveLength(full.length + 1);
+  });
 });
