@@ -110,7 +110,7 @@ export function newSimilarityIndex(
     dims,
     m: GRAPH_M,
     ef_construction: GRAPH_EF_CONSTRUCTION,
-    normaliser: normaliserOf(vectors, dims),
+    normaliser: { ...normaliserOf(vectors, dims), windows: vectors.length },
     graph: { key: '', sha256: '', bytes: 0 },
     next_label: 0,
     deleted: 0,
@@ -174,8 +174,9 @@ export async function persistSimilarityIndex(location: CatalogLocation, index: L
 /**
  * The similarity index of `table`, up to date with `committed`: loaded once per process (from
  * memory, else the store), then only the recordings it lacks are read and added. Rebuilt from
- * scratch when there is none, it cannot be read, its feature count changed, or more than half
- * its labels are deleted.
+ * scratch when there is none, it cannot be read, its feature count changed, it would hold more
+ * than twice the windows its normaliser was measured on, or more than half its labels are
+ * deleted.
  */
 export async function openSimilarityIndex(
   location: CatalogLocation,
@@ -227,9 +228,13 @@ async function refreshIndex(
   }
 
   let windows = await readWindows(location, table, toRead.sort());
-  // Another feature count (a new version of the table's operator): the old vectors cannot be compared, start over.
   const dims = index?.descriptor.dims;
-  if (!rebuild && [...windows.values()].some((ws) => ws.some((w) => w.features.length !== dims))) {
+  const adding = [...windows.values()].reduce((n, w) => n + w.length, 0);
+  // Another feature count (a new version of the table's operator): the old vectors cannot be
+  // compared. Twice the windows its scaling was measured on: the scaling may no longer fit.
+  // Either way, start over.
+  const outgrown = index !== undefined && index.graph.size - staleLabels + adding > 2 * (index.descriptor.normaliser.windows ?? 0);
+  if (!rebuild && (outgrown || [...windows.values()].some((ws) => ws.some((w) => w.features.length !== dims)))) {
     refresh.rebuilt = true;
     toRead.splice(0, toRead.length, ...[...wanted.keys()].sort());
     windows = await readWindows(location, table, toRead);

@@ -32,8 +32,12 @@ export interface SimilarityIndexDescriptor {
   /** HNSW parameters the graph was built with. */
   m: number;
   ef_construction: number;
-  /** Each feature becomes (x - mean) / std (0 where std is 0), frozen when the index was first built. */
-  normaliser: { mean: number[]; std: number[] };
+  /**
+   * Each feature becomes (x - mean) / std (0 where std is 0), frozen when the index was built,
+   * over `windows` windows (absent in indexes written before it was kept: taken as 0). The index
+   * is rebuilt once it holds twice as many, so the scaling follows what the fleet records.
+   */
+  normaliser: { mean: number[]; std: number[]; windows?: number | undefined };
   graph: { key: string; sha256: string; bytes: number };
   /** The next label to hand out; labels of re-indexed or removed recordings are deleted in the graph, never reused. */
   next_label: number;
@@ -74,7 +78,7 @@ const descriptorSchema = z
     dims: z.number().int().positive(),
     m: z.number().int().positive(),
     ef_construction: z.number().int().positive(),
-    normaliser: z.object({ mean: z.array(z.number()), std: z.array(z.number().nonnegative()) }),
+    normaliser: z.object({ mean: z.array(z.number()), std: z.array(z.number().nonnegative()), windows: z.number().int().nonnegative().optional() }),
     graph: z.object({ key, sha256, bytes: z.number().int().nonnegative() }),
     next_label: label,
     deleted: label,

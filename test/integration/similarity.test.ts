@@ -221,6 +221,31 @@ describe('the persisted similarity index', () => {
     expect(new Set(descriptor.recordings.map((r) => r.recording_id))).toContain(robots[1]);
   });
 
+  it('is rebuilt once it would hold twice the windows its scaling was measured on, and then scales by all of them', async () => {
+    const committed = await listCommitted(
+      location.store,
+      location.derivedBucket,
+      new ObjectCache(join(dir, 'grow-list'), location.store, location.derivedBucket),
+    );
+    const withWindows = committed.filter((r) => (r.manifest.tables['imu_windows']?.rows ?? 0) > 0);
+    const total = withWindows.reduce((n, r) => n + r.manifest.tables['imu_windows']!.rows, 0);
+    // A stored index of the first recording alone, as current: its scaling was measured on its windows only.
+    const first = withWindows[0]!;
+    const own = rows
+      .filter((r) => r.recordingId === first.manifest.recording_id)
+      .map((r) => ({ recordingId: r.recordingId, topic: '/imu', windowStart: r.windowStart, windowEnd: r.windowStart + 1n, features: r.features }));
+    expect(2 * own.length).toBeLessThan(total);
+    await persistSimilarityIndex(location, newSimilarityIndex('imu_windows', [[first.manifest.recording_id, contentOf(first, 'imu_windows')!, own]]));
+    forgetOpenedSimilarityIndexes();
+    const answer = await similarWindows({ ...location, home: mkdtempSync(join(dir, 'outgrown-')) }, { recordingId: robots[0]!, at, k: 5 });
+    const withTable = committed.filter((r) => r.manifest.tables['imu_windows'] !== undefined).length;
+    expect(answer.index).toMatchObject({ loadedFrom: 'store', rebuilt: true, added: withTable });
+    const { store } = harness!.services;
+    const pointer = parseSimilarityPointer(Buffer.from((await store.get(location.derivedBucket, similarityPointerKey('imu_windows'), 'derived'))!).toString());
+    const descriptor = parseSimilarityDescriptor(Buffer.from((await store.get(location.derivedBucket, pointer.descriptor.key, 'derived'))!).toString());
+    expect(descriptor.normaliser.windows).toBe(total);
+  });
+
   it('rebuilds from the catalog, with a warning, when the stored index cannot be read', async () => {
     const { store } = harness!.services;
     await store.put(location.derivedBucket, similarityPointerKey('imu_windows'), '{"format":"mcapflow.similarity-pointer/1","descriptor":{}}');
