@@ -84,52 +84,81 @@ function recordingRow(m: Manifest, committedAt: Date | undefined): CatalogValue[
   ];
 }
 
+/** One recording's part of the catalog tables, given the names its tables are queried by. */
+interface RecordingRows {
+  /** The views its tables were named by, in order: another naming is another entry. */
+  naming: string;
+  recording: CatalogValue[];
+  topics: CatalogValue[][];
+  objects: [name: string, refs: TableObjectRef[]][];
+}
+
+/**
+ * Rows of each manifest, kept while the manifest is (listings share parsed manifests): after a
+ * commit only the new recording's rows are made, not every recording's again.
+ */
+const rowsOfManifest = new WeakMap<Manifest, RecordingRows>();
+
+function recordingRows(m: Manifest, committedAt: Date | undefined, views: Map<string, string>, names: Map<string, string>): RecordingRows {
+  const topicTables = m.topics.map((t) => (t.table === null ? null : (views.get(t.table) ?? names.get(t.table) ?? t.table)));
+  // Everything the rows take from outside the manifest: its commit time and the names its tables are queried by.
+  const naming = [String(committedAt?.getTime()), ...views.values(), ...topicTables.map(String)].join('\n');
+  const known = rowsOfManifest.get(m);
+  if (known !== undefined && known.naming === naming) return known;
+  const objects: RecordingRows['objects'] = Object.entries(m.tables).map(([table, { objects: list }]) => [
+    views.get(table)!,
+    list.map((o) => ({
+      key: o.key,
+      sha256: o.sha256,
+      bytes: o.bytes,
+      recordingId: m.recording_id,
+      topics: o.topics,
+      minLogTime: big(o.min_log_time),
+      maxLogTime: big(o.max_log_time),
+    })),
+  ]);
+  const topics = m.topics.map((t, i) => [
+    m.recording_id,
+    t.topic,
+    t.channel_id,
+    t.schema,
+    t.schema_encoding,
+    t.message_encoding,
+    BigInt(t.messages),
+    big(t.first_log_time),
+    big(t.last_log_time),
+    topicTables[i] ?? null,
+    BigInt(t.decode_errors),
+    BigInt(t.out_of_order),
+    BigInt(t.gaps),
+    big(t.median_period_ns),
+    big(t.max_gap_ns),
+    t.status,
+    t.reason,
+  ]);
+  const rows = { naming, recording: recordingRow(m, committedAt), topics, objects };
+  rowsOfManifest.set(m, rows);
+  return rows;
+}
+
 export function catalogTables(recordings: readonly CommittedRecording[]): CatalogTables {
   const { names, viewOf } = tableVersionsOf(recordings);
   const tables = new Map<string, TableObjectRef[]>();
   const topics: CatalogValue[][] = [];
-  for (const { manifest: m } of recordings) {
+  const recordingRowsList: CatalogValue[][] = [];
+  for (const { manifest: m, committedAt } of recordings) {
     // Where this recording's rows of each table are queried: the view of its table's version.
     const views = new Map(Object.entries(m.tables).map(([table, spec]) => [table, viewOf(names.get(table)!, spec.operator, spec.fingerprint)]));
-    for (const [table, { objects }] of Object.entries(m.tables)) {
-      const name = views.get(table)!;
-      const refs = tables.get(name) ?? [];
-      for (const o of objects) {
-        refs.push({
-          key: o.key,
-          sha256: o.sha256,
-          bytes: o.bytes,
-          recordingId: m.recording_id,
-          topics: o.topics,
-          minLogTime: big(o.min_log_time),
-          maxLogTime: big(o.max_log_time),
-        });
-      }
-      tables.set(name, refs);
+    const rows = recordingRows(m, committedAt, views, names);
+    for (const [name, refs] of rows.objects) {
+      const list = tables.get(name);
+      if (list === undefined) tables.set(name, [...refs]);
+      else for (const ref of refs) list.push(ref);
     }
-    for (const t of m.topics) {
-      topics.push([
-        m.recording_id,
-        t.topic,
-        t.channel_id,
-        t.schema,
-        t.schema_encoding,
-        t.message_encoding,
-        BigInt(t.messages),
-        big(t.first_log_time),
-        big(t.last_log_time),
-        t.table === null ? null : (views.get(t.table) ?? names.get(t.table) ?? t.table),
-        BigInt(t.decode_errors),
-        BigInt(t.out_of_order),
-        BigInt(t.gaps),
-        big(t.median_period_ns),
-        big(t.max_gap_ns),
-        t.status,
-        t.reason,
-      ]);
-    }
+    for (const row of rows.topics) topics.push(row);
+    recordingRowsList.push(rows.recording);
   }
-  return { recordings: recordings.map((r) => recordingRow(r.manifest, r.committedAt)), topics, tables };
+  return { recordings: recordingRowsList, topics, tables };
 }
 
 /** Tables whose name appears as a word in the SQL text, compared ignoring case as SQL does. */
