@@ -51,6 +51,8 @@ const checked = new Map<string, Promise<{ reason: string | undefined; until: num
 /** How long a failed check stands before the next statement tries again (a network blip must not last the process). */
 const RECHECK_FAILED_MS = 5 * 60_000;
 const CHECKS_KEPT = 16;
+/** Reasons already logged, per set of credentials: a deployment without httpfs is told once, not at every recheck. */
+const warned = new Set<string>();
 
 /**
  * Undefined when DuckDB reads `probeUri` through `setup` locked down as a query sandbox is,
@@ -115,11 +117,14 @@ export async function inPlaceReads(
     }));
     checked.set(identity, check);
     const { reason } = await check;
-    if (reason !== undefined && mode === 'auto')
+    if (reason !== undefined && mode === 'auto' && !warned.has(`${identity} ${reason}`)) {
+      if (warned.size >= CHECKS_KEPT) warned.clear();
+      warned.add(`${identity} ${reason}`);
       log?.warn(
         { problem: reason },
         'DuckDB cannot read the derived bucket in place (its httpfs extension); queries copy the objects they need into the cache',
       );
+    }
   }
   const { reason } = await check;
   if (reason === undefined) return { setup, allowedPrefix, identity };
