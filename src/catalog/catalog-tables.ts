@@ -86,7 +86,7 @@ function recordingRow(m: Manifest, committedAt: Date | undefined): CatalogValue[
 
 /** One recording's part of the catalog tables, given the names its tables are queried by. */
 interface RecordingRows {
-  /** The views its tables were named by, in order: another naming is another entry. */
+  /** What the rows took from outside the manifest (commit time, the names its tables are queried by): when it differs, they are made again. */
   naming: string;
   recording: CatalogValue[];
   topics: CatalogValue[][];

@@ -3,9 +3,9 @@
  * install it next to DuckDB), the views name `s3://` objects and DuckDB fetches only the footers
  * and row groups a statement needs, through the object store's own endpoint and credentials;
  * where it does not, the pruned objects are copied into the cache (query-session.ts). Whether
- * it works is found out once per process and set of credentials by reading one object's
- * footer through it, so a deployment whose httpfs cannot reach the store falls back (logged)
- * instead of failing every statement.
+ * it works is found out per set of credentials by reading one object's footer through it (a
+ * success holds for the process, a failure for RECHECK_FAILED_MS), so a deployment whose httpfs
+ * cannot reach the store falls back (logged once) instead of failing every statement.
  */
 import { createHash } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';

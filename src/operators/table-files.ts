@@ -9,7 +9,7 @@ import { emptyTable, tableFromIpc, tableToIpc } from '../columnar/arrow-columns.
 import { encodeParquet, encodeParquetParts } from '../columnar/parquet.ts';
 import { orderBy, takeRows } from '../columnar/take.ts';
 import { objectKey } from '../domain/layout.ts';
-import type { PartRef, TableObject } from '../domain/work.ts';
+import type { PartRef, StoredObject, TableObject } from '../domain/work.ts';
 import { StorageError } from '../errors.ts';
 import type { TableSpec } from '../sdk/operator.ts';
 import { writeObject, type WorkContext } from './context.ts';
@@ -83,11 +83,15 @@ export function groupParts(parts: readonly PartRef[], targetBytes: number): Part
 export async function writeTableFile(ctx: WorkContext, address: string, data: arrow.Table, spec: TableSpec): Promise<TableObject> {
   const { parquetRowGroupRows } = ctx.settings;
   const rows = data.numRows === 0 ? emptyTable(spec.schema.fields) : data;
-  const stored = await writeObject(ctx, objectKey('tables', address, 'parquet'), encodeParquet(rows, { rowGroupRows: parquetRowGroupRows }), {
-    contentType: 'application/vnd.apache.parquet',
-  });
   const range = int64Range(rows);
-  return { ...stored, rows: rows.numRows, minLogTime: range?.min ?? null, maxLogTime: range?.max ?? null, topics: topicsOf(rows) };
+  const stats = { rows: rows.numRows, minLogTime: range?.min ?? null, maxLogTime: range?.max ?? null, topics: topicsOf(rows) };
+  return storeTableFile(ctx, address, encodeParquet(rows, { rowGroupRows: parquetRowGroupRows }), stats);
+}
+
+/** Stores a table's Parquet bytes under their address, with the statistics readers prune by. */
+async function storeTableFile(ctx: WorkContext, address: string, body: Uint8Array, stats: Omit<TableObject, keyof StoredObject>): Promise<TableObject> {
+  const stored = await writeObject(ctx, objectKey('tables', address, 'parquet'), body, { contentType: 'application/vnd.apache.parquet' });
+  return { ...stored, ...stats };
 }
 
 /** Past this many distinct topics an object's topics are not listed (it is then read for any topic). */
@@ -142,7 +146,7 @@ export async function convertParts(
   for (const [file, group] of groups.entries()) {
     const address = addressOf(file, group);
     if (group.some((p) => p.rows > 0) && sortsPartByPart(group, column)) {
-      objects.push(await streamTableFile(ctx, address, group, column, spec, onTable));
+      objects.push(await streamTableFile(ctx, address, group, column, onTable));
       continue;
     }
     const tables: arrow.Table[] = [];
@@ -160,7 +164,6 @@ async function streamTableFile(
   address: string,
   group: readonly PartRef[],
   column: string | undefined,
-  spec: TableSpec,
   onTable?: (data: arrow.Table) => void,
 ): Promise<TableObject> {
   // Gathered as the parts go by: what writeTableFile reads off the whole table.
@@ -184,12 +187,10 @@ async function streamTableFile(
     }
   }
   const body = await encodeParquetParts(partsInOrder(), { rowGroupRows: ctx.settings.parquetRowGroupRows });
-  const stored = await writeObject(ctx, objectKey('tables', address, 'parquet'), body, { contentType: 'application/vnd.apache.parquet' });
-  return {
-    ...stored,
+  return storeTableFile(ctx, address, body, {
     rows: seen.rows,
     minLogTime: seen.min?.toString() ?? null,
     maxLogTime: seen.max?.toString() ?? null,
     topics: seen.topics === null ? null : [...seen.topics].sort(),
-  };
+  });
 }

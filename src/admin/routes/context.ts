@@ -1,6 +1,6 @@
 // Extends FastifySchema with summary, description and tags for the OpenAPI document.
 import type {} from '@fastify/swagger';
-import { queryResources, type CatalogLocation } from '../../catalog/query-session.ts';
+import { catalogLocation, type CatalogLocation } from '../../catalog/query-session.ts';
 import type { Logger } from '../../log.ts';
 import type { Services } from '../../runtime/services.ts';
 import type { Backfills } from '../backfills.ts';
@@ -26,13 +26,5 @@ export const errorResponses = { 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 403: ERROR
 /** The committed catalog as the admin's routes read it: DuckDB limits from the config, relisted when a commit is noted. */
 export function adminCatalog(ctx: AdminContext): CatalogLocation {
   const { services } = ctx;
-  return {
-    store: services.store,
-    derivedBucket: services.config.derivedBucket,
-    home: services.config.home,
-    resources: queryResources(services.config),
-    log: ctx.log,
-    changes: services.catalogChanges,
-    readInPlace: services.config.queryReadInPlace,
-  };
+  return { ...catalogLocation(services.config, services.store), log: ctx.log, changes: services.catalogChanges };
 }
