@@ -6,6 +6,8 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { AFTER_UPLOAD } from '../uploader/after-upload.ts';
+import { parseBandwidth } from '../uploader/bandwidth.ts';
 
 /** How queries read committed Parquet (MCAPFLOW_QUERY_READ_IN_PLACE): `auto` in place when DuckDB's httpfs can, else copies; `never` copies; `require` in place or fail. */
 export const IN_PLACE_MODES = ['auto', 'never', 'require'] as const;
@@ -301,6 +303,56 @@ export const OPTIONS = {
     '300000',
     'How often the admin role writes the catalog snapshot (catalog/snapshot.ndjson.gz in the derived bucket: every parsed manifest and the commit-feed position it is current at) when commits landed since the last one; a query service that starts cold reads it instead of every manifest. 0: never.',
     nonNegativeInt,
+  ),
+  uploadWatchDir: option(
+    'MCAPFLOW_UPLOAD_WATCH_DIR',
+    undefined,
+    'Directory the edge uploader (`serve --role uploader`, `upload --watch`) watches for finished recordings, subdirectories included.',
+    z.string().min(1).optional(),
+  ),
+  uploadStableMs: option(
+    'MCAPFLOW_UPLOAD_STABLE_MS',
+    '10000',
+    'The edge uploader takes a recording once its size and mtime stayed the same this long, or at once when it was renamed from a temporary name (x.mcap.active, .tmp, .part, .partial, .inprogress, .writing, .crdownload) to its final one.',
+    nonNegativeInt,
+  ),
+  uploadPollMs: option('MCAPFLOW_UPLOAD_POLL_MS', '1000', 'How often the edge uploader scans the watched directory.', positiveInt),
+  uploadAfter: option(
+    'MCAPFLOW_UPLOAD_AFTER',
+    'keep',
+    "What the edge uploader does with a local recording once a HEAD showed the object's sha256 and size equal the file's: keep, delete, or move (to MCAPFLOW_UPLOAD_MOVE_DIR).",
+    z.enum(AFTER_UPLOAD),
+  ),
+  uploadMoveDir: option(
+    'MCAPFLOW_UPLOAD_MOVE_DIR',
+    undefined,
+    'Where MCAPFLOW_UPLOAD_AFTER=move puts uploaded recordings (their relative paths kept); may lie inside the watched directory (scans skip it), but not be it.',
+    z.string().min(1).optional(),
+  ),
+  uploadBandwidth: option(
+    'MCAPFLOW_UPLOAD_BANDWIDTH',
+    '',
+    'Bandwidth limit of the edge uploader, e.g. 2MB/s or 500KB/s (binary units); empty: unlimited.',
+    z.string().transform((text, ctx) => {
+      try {
+        return parseBandwidth(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  ),
+  uploadPrefix: option(
+    'MCAPFLOW_UPLOAD_PREFIX',
+    '',
+    "Key prefix of the edge uploader's objects in MCAPFLOW_RAW_BUCKET, e.g. robots/r1/ (the file's path below the watched directory follows).",
+    z.string(),
+  ),
+  uploadBackoffMaxMs: option(
+    'MCAPFLOW_UPLOAD_BACKOFF_MAX_MS',
+    '60000',
+    'Longest wait of the edge uploader between attempts on a recording while offline or failing (exponential with jitter from 1 s; it never gives up).',
+    positiveInt,
   ),
   logLevel: option(
     'MCAPFLOW_LOG_LEVEL',

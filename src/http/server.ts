@@ -1,6 +1,6 @@
 /**
  * The HTTP server every role runs: /healthz (the process is alive), /readyz (Redis and S3
- * answer), /metrics (Prometheus). The admin role registers its API and pages on the same
+ * answer; the edge uploader: its own checks), /metrics (Prometheus). The admin role registers its API and pages on the same
  * server as a plugin.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -9,7 +9,10 @@ import { renderMetrics } from '../observability/metrics.ts';
 import type { Services } from '../runtime/services.ts';
 
 export interface HttpServerOptions {
-  services: Services;
+  /** The pipeline's services: /readyz checks their Redis and S3. */
+  services?: Services;
+  /** Readiness checks of a process without the pipeline (the edge uploader), by name. */
+  readiness?: Record<string, () => Promise<unknown>>;
   /** Body size limit of every route, bytes. */
   bodyLimit?: number;
 }
@@ -31,10 +34,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const checks = await Promise.all([
-      check('redis', () => services.queues.connection.ping()),
-      check('s3', () => services.store.ping(services.config.derivedBucket)),
-    ]);
+    const probes: Record<string, () => Promise<unknown>> = services
+      ? { redis: () => services.queues.connection.ping(), s3: () => services.store.ping(services.config.derivedBucket) }
+      : {};
+    const checks = await Promise.all(Object.entries({ ...probes, ...options.readiness }).map(([name, probe]) => check(name, probe)));
     const ready = checks.every((c) => c.ok);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });

@@ -359,3 +359,48 @@ export const queryEnginesTotal = new Counter({
   registers,
 });
 for (const engine of ['warm', 'opened'] as const) queryEnginesTotal.inc({ engine }, 0);
+
+/** What happened to a recording the edge uploader finished: sent whole, continued from its journal, or found already there. */
+export const UPLOAD_OUTCOMES = ['uploaded', 'resumed', 'unchanged'] as const;
+/** Where an edge-uploader attempt failed: sending, the checksum confirmation, or the delete/move after it. */
+export const UPLOAD_FAILURE_STAGES = ['upload', 'confirm', 'clean'] as const;
+
+export const uploaderFiles = new Counter({
+  name: 'mcapflow_uploader_files_total',
+  help: 'Recordings the edge uploader confirmed in the bucket (sha256 and size checked by a HEAD), by outcome: uploaded, resumed (continued from its journal after a restart), unchanged (already there).',
+  labelNames: ['outcome'] as const,
+  registers,
+});
+for (const outcome of UPLOAD_OUTCOMES) uploaderFiles.inc({ outcome }, 0);
+
+export const uploaderFailures = new Counter({
+  name: 'mcapflow_uploader_failures_total',
+  help: 'Edge-uploader attempts on a recording that failed and will be retried after a backoff, by stage: upload (offline, S3 errors), confirm (the object does not match the local file), clean (the delete or move failed).',
+  labelNames: ['stage'] as const,
+  registers,
+});
+for (const stage of UPLOAD_FAILURE_STAGES) uploaderFailures.inc({ stage }, 0);
+
+export const uploaderRetries = new Counter({
+  name: 'mcapflow_uploader_retries_total',
+  help: 'Requests the edge uploader sent again: a part or completion retried within an attempt, plus every attempt retried after a backoff.',
+  registers,
+});
+
+export const uploaderBytes = new Counter({
+  name: 'mcapflow_uploader_bytes_total',
+  help: 'Bytes of recording parts the bucket accepted from the edge uploader.',
+  registers,
+});
+
+export const uploaderBacklogFiles = new Gauge({
+  name: 'mcapflow_uploader_backlog_files',
+  help: 'Complete recordings in the watched directory the edge uploader has not yet confirmed and cleaned (pending, uploading or waiting for a retry).',
+  registers,
+});
+
+export const uploaderBacklogBytes = new Gauge({
+  name: 'mcapflow_uploader_backlog_bytes',
+  help: 'Size of the recordings counted by mcapflow_uploader_backlog_files.',
+  registers,
+});

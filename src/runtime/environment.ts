@@ -22,7 +22,11 @@ export interface Environment {
   stop(): Promise<void>;
 }
 
-export async function prepareEnvironment(config: Config, needs: { redis: boolean } = { redis: true }): Promise<Environment> {
+/**
+ * `ensureBuckets: false` (the edge uploader) skips creating the buckets on an S3_ENDPOINT: a
+ * robot booting offline must start anyway, and its credentials need not allow CreateBucket.
+ */
+export async function prepareEnvironment(config: Config, needs: { redis: boolean; ensureBuckets?: boolean } = { redis: true }): Promise<Environment> {
   let spawnedRedis: SpawnedRedis | undefined;
   if (needs.redis && !(await redisAnswers(config.redisUrl))) {
     if (!config.spawnRedis) throw new McapflowError('REDIS_UNAVAILABLE', `no Redis answers at ${config.redisUrl} (MCAPFLOW_SPAWN_REDIS is off)`);
@@ -45,7 +49,7 @@ export async function prepareEnvironment(config: Config, needs: { redis: boolean
     s3Endpoint: embeddedS3?.endpoint ?? running ?? (config.s3Endpoint === '' ? undefined : config.s3Endpoint),
     s3Credentials: embeddedS3?.credentials ?? (running !== undefined ? embeddedS3Credentials(config.home, { create: false }) : undefined),
   };
-  if (embeddedS3 === undefined) {
+  if (embeddedS3 === undefined && needs.ensureBuckets !== false) {
     const store = createStore(config, endpoints);
     try {
       await store.ensureBucket(config.rawBucket);

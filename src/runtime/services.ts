@@ -38,8 +38,9 @@ export interface ServiceEndpoints {
   s3Credentials?: S3Credentials | undefined;
 }
 
-export function createStore(config: Config, endpoints: ServiceEndpoints): S3Store {
+export function createStore(config: Config, endpoints: ServiceEndpoints, overrides: { maxAttempts?: number } = {}): S3Store {
   return new S3Store({
+    ...overrides,
     endpoint: endpoints.s3Endpoint,
     region: config.s3Region,
     forcePathStyle: config.s3ForcePathStyle,

@@ -5,13 +5,14 @@
  * `sha256`), which makes the recording's identity content-based.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pRetry from 'p-retry';
 import { sha256Hex } from '../domain/hash.ts';
-import type { ObjectStore } from './object-store.ts';
+import { writeFileDurably } from './durable-file.ts';
+import type { BodyPacer, ObjectStore } from './object-store.ts';
 
 /** S3 allows at most 10,000 parts; 16 MiB parts cover 156 GiB, larger files get larger parts. */
 const MIN_PART_BYTES = 16 * 1024 * 1024;
@@ -39,6 +40,10 @@ export interface FileUploadOptions {
   retries?: number;
   /** The file's sha256 when the caller already computed it. */
   sha256?: string;
+  /** Sends each part body through this (a bandwidth limit); see ObjectStore.uploadPart. */
+  pace?: BodyPacer;
+  /** Called when a part or the completion failed and is tried again. */
+  onRetry?: (error: unknown) => void;
 }
 
 export interface FileUploadResult {
@@ -64,9 +69,9 @@ function journalPath(dir: string, bucket: string, key: string, path: string): st
 }
 
 function saveJournal(file: string, journal: UploadJournal): void {
-  // Write-then-rename: a kill mid-write never leaves a torn journal.
-  writeFileSync(`${file}.tmp`, JSON.stringify(journal));
-  renameSync(`${file}.tmp`, file);
+  // Fsynced write-then-rename: neither a kill nor a power cut leaves a torn journal, and a
+  // part the journal lists is a part S3 has.
+  writeFileDurably(file, JSON.stringify(journal));
 }
 
 function loadJournal(file: string, matches: (j: UploadJournal) => boolean): UploadJournal | undefined {
@@ -116,6 +121,8 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
   const done = new Set(journal.parts.map((p) => p.partNumber));
   let uploadedBytes = journal.parts.reduce((n, p) => n + Math.min(journal.partBytes, size - (p.partNumber - 1) * journal.partBytes), 0);
   let partsUploaded = 0;
+  // Where this run starts (non-zero when resumed): a progress display starts there too.
+  options.onProgress?.(uploadedBytes, size, 'uploading');
   const handle = await open(path, 'r');
   try {
     for (let partNumber = 1; partNumber <= partCount; partNumber++) {
@@ -125,12 +132,10 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
       const body = Buffer.alloc(length);
       await handle.read(body, 0, length, start);
       const partSha = createHash('sha256').update(body).digest('base64');
-      const etag = await pRetry(() => store.uploadPart(bucket, key, journal.uploadId, partNumber, body, partSha), {
-        retries: options.retries ?? 5,
-        minTimeout: 500,
-        factor: 2,
-        randomize: true,
-      });
+      const etag = await pRetry(
+        () => store.uploadPart(bucket, key, journal.uploadId, partNumber, body, partSha, options.pace === undefined ? undefined : { pace: options.pace }),
+        { retries: options.retries ?? 5, minTimeout: 500, factor: 2, randomize: true, onFailedAttempt: ({ error }) => options.onRetry?.(error) },
+      );
       journal.parts.push({ partNumber, etag, sha256: partSha });
       saveJournal(file, journal);
       partsUploaded += 1;
@@ -141,7 +146,11 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
     await handle.close();
   }
   const parts = [...journal.parts].sort((a, b) => a.partNumber - b.partNumber);
-  await pRetry(() => store.completeMultipartUpload(bucket, key, journal.uploadId, parts), { retries: options.retries ?? 5, minTimeout: 500 });
+  await pRetry(() => store.completeMultipartUpload(bucket, key, journal.uploadId, parts), {
+    retries: options.retries ?? 5,
+    minTimeout: 500,
+    onFailedAttempt: ({ error }) => options.onRetry?.(error),
+  });
   rmSync(file, { force: true });
   return { bucket, key, size, sha256, outcome: resumed ? 'resumed' : 'uploaded', partsUploaded };
 }

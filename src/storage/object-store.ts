@@ -42,6 +42,9 @@ export interface S3Access {
   sessionToken?: string | undefined;
 }
 
+/** Turns a part body into a stream of the same bytes, sent as fast as it lets them through. */
+export type BodyPacer = (body: Uint8Array) => Readable;
+
 export interface ObjectStore {
   /** For stores that another S3 client can read directly; absent or undefined: it cannot. */
   directAccess?(): Promise<S3Access | undefined>;
@@ -55,8 +58,20 @@ export interface ObjectStore {
   put(bucket: string, key: string, body: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
   /** Multipart upload, for large files and resumable uploads (see storage/file-upload.ts). */
   createMultipartUpload(bucket: string, key: string, options?: PutOptions): Promise<string>;
-  /** Uploads one part; `sha256` (base64) is verified by S3 when given. Returns the part's ETag. */
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array, sha256?: string): Promise<string>;
+  /**
+   * Uploads one part; `sha256` (base64) is verified by S3 when given. Returns the part's ETag.
+   * `pace` turns the body into the stream actually sent (a bandwidth limit); a store that
+   * cannot stream may ignore it.
+   */
+  uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    sha256?: string,
+    options?: { pace?: BodyPacer },
+  ): Promise<string>;
   completeMultipartUpload(
     bucket: string,
     key: string,

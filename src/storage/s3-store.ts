@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { normalizeEtag } from '../domain/identity.ts';
 import { describeError, StorageError } from '../errors.ts';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose, S3Access, StoreObserver } from './object-store.ts';
+import type { BodyPacer, ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose, S3Access, StoreObserver } from './object-store.ts';
 
 // The SDK warns on every start under Node 20; the warning is about its future releases, not us.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -32,6 +32,11 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** A request with no response for this long is abandoned (and retried by the SDK). */
   requestTimeoutMs?: number;
+  /**
+   * Attempts per request by the SDK (default 4). The edge uploader sets 1: it streams paced
+   * part bodies, which the SDK cannot send twice, and does its own retrying.
+   */
+  maxAttempts?: number;
   observer?: StoreObserver;
 }
 
@@ -67,7 +72,10 @@ export class S3Store implements ObjectStore {
       // aws-chunked trailer encoding that default checksums switch on.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 4,
+      maxAttempts: options.maxAttempts ?? 4,
+      // With one attempt the caller retries; the SDK's console warning about each failed
+      // streamed body would only repeat what the caller reports.
+      ...(options.maxAttempts === 1 ? { logger: { debug() {}, info() {}, warn() {}, error() {} } } : {}),
       requestHandler: { requestTimeout: options.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
     });
     this.#observer = options.observer ?? {};
@@ -201,10 +209,29 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array, sha256?: string): Promise<string> {
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    sha256?: string,
+    options: { pace?: BodyPacer } = {},
+  ): Promise<string> {
     try {
       const out = await this.#send('upload-part', bucket, key, () =>
-        this.#client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ChecksumSHA256: sha256 })),
+        this.#client.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            // A paced body is a stream: its length must be declared up front.
+            Body: options.pace ? options.pace(body) : body,
+            ContentLength: body.length,
+            ChecksumSHA256: sha256,
+          }),
+        ),
       );
       this.#observer.onWrite?.(body.length);
       return out.ETag!;

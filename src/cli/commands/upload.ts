@@ -10,6 +10,16 @@ import { InvalidInputError } from '../../errors.ts';
 import { prepareEnvironment } from '../../runtime/environment.ts';
 import { createStore } from '../../runtime/services.ts';
 import { uploadFile } from '../../storage/file-upload.ts';
+import { watchCommand, type UploadCommandOptions } from './upload-watch.ts';
+
+function parseMs(value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new InvalidInputError('BAD_ARGUMENT', `${JSON.stringify(value)} is not a number of milliseconds`);
+  return Number(value);
+}
+
+function kebab(flag: string): string {
+  return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
 
 function filesOf(path: string, suffixes: string[]): { path: string; name: string }[] {
   const info = statSync(path, { throwIfNoEntry: false });
@@ -31,13 +41,27 @@ export function registerUpload(program: Command): void {
   program
     .command('upload')
     .description(
-      'Upload a recording (or every recording under a directory) to S3: multipart with a SHA-256 checksum per part, retries with backoff, a progress bar, and a resume journal under $MCAPFLOW_HOME/uploads (killed and rerun, it continues from the last completed part). The whole-file sha256 is recorded on the object, so the recording identity is content-based. On the embedded default it uploads into the running `mcapflow serve`, whose event starts processing.',
+      'Upload a recording (or every recording under a directory) to S3: multipart with a SHA-256 checksum per part, retries with backoff, a progress bar, and a resume journal under $MCAPFLOW_HOME/uploads (killed and rerun, it continues from the last completed part). The whole-file sha256 is recorded on the object, so the recording identity is content-based. On the embedded default it uploads into the running `mcapflow serve`, whose event starts processing. With --watch it is the edge uploader: it keeps watching a directory and uploads each recording once it is complete (stable, or renamed from x.mcap.active), surviving kills, power loss and a flaky link; see docs/operations.md.',
     )
-    .argument('<path>', 'a file or a directory')
+    .argument('[path]', 'a file or a directory (with --watch: the directory to watch, default MCAPFLOW_UPLOAD_WATCH_DIR)')
     .option('--bucket <bucket>', 'destination bucket (default: MCAPFLOW_RAW_BUCKET)')
-    .option('--prefix <prefix>', 'key prefix, e.g. robots/r1/', '')
+    .option('--prefix <prefix>', 'key prefix, e.g. robots/r1/ (with --watch, default MCAPFLOW_UPLOAD_PREFIX)')
     .option('--json', 'print one JSON object per file')
-    .action(async (path: string, options: { bucket?: string; prefix: string; json?: boolean }) => {
+    .option(
+      '--watch',
+      'keep watching the directory and upload each recording once it is complete (see docs/operations.md, "Edge uploader"); runs until SIGINT/SIGTERM',
+    )
+    .option('--stable-ms <ms>', 'with --watch: a file unchanged this long is complete (default MCAPFLOW_UPLOAD_STABLE_MS)', parseMs)
+    .option('--poll-ms <ms>', 'with --watch: how often to scan (default MCAPFLOW_UPLOAD_POLL_MS)', parseMs)
+    .option('--delete', 'with --watch: delete each local file once the object is confirmed (sha256 and size)')
+    .option('--move-to <dir>', 'with --watch: move each local file there once the object is confirmed')
+    .option('--bandwidth <rate>', 'with --watch: bandwidth limit, e.g. 2MB/s (default MCAPFLOW_UPLOAD_BANDWIDTH)')
+    .action(async (path: string | undefined, options: UploadCommandOptions) => {
+      if (options.watch) return watchCommand(path, options);
+      for (const flag of ['stableMs', 'pollMs', 'delete', 'moveTo', 'bandwidth'] as const)
+        if (options[flag] !== undefined) throw new InvalidInputError('BAD_ARGUMENT', `--${kebab(flag)} needs --watch`);
+      if (path === undefined) throw new InvalidInputError('BAD_ARGUMENT', 'upload needs a file or directory (or --watch)');
+      const prefix = options.prefix ?? '';
       const config = loadConfig();
       const bucket = options.bucket ?? config.rawBucket;
       const files = filesOf(path, config.recordingSuffixes);
@@ -46,7 +70,7 @@ export function registerUpload(program: Command): void {
       const store = createStore(config, env.endpoints);
       try {
         for (const file of files) {
-          const key = validateObjectKey(`${options.prefix}${file.name}`);
+          const key = validateObjectKey(`${prefix}${file.name}`);
           const bar = options.json
             ? undefined
             : new SingleBar({ format: `  {phase} ${file.name} {bar} {percentage}% | {done}/{size}`, stream: process.stderr, hideCursor: true });
