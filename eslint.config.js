@@ -43,6 +43,21 @@ export default tseslint.config(
     },
   },
   {
+    // The admin web UI: plain browser scripts (no build step), checked without type information.
+    files: ['src/admin/ui/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'fetch', 'URLSearchParams', 'FormData', 'performance', 'alert', 'setTimeout', 'setInterval', 'uPlot'].map((name) => [
+          name,
+          'readonly',
+        ]),
+      ),
+    },
+  },
+  {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -11,6 +11,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_ARGUMENT: 400,
   QUERY_FAILED: 400,
   QUERY_REFUSED: 400,
+  QUERY_TIMEOUT: 400,
+  QUERY_TOO_LARGE: 400,
+  QUERY_BUSY: 429,
   CONFIG_INVALID: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
@@ -29,7 +32,10 @@ export function errorBody(code: ErrorCode, message: string): { error: { code: Er
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (isMcapflowError(error)) return reply.code(STATUS[error.code] ?? 500).send(errorBody(error.code, error.message));
+    if (isMcapflowError(error)) {
+      if (error.code === 'QUERY_BUSY') void reply.header('retry-after', '1');
+      return reply.code(STATUS[error.code] ?? 500).send(errorBody(error.code, error.message));
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE', error.message));
     if (
       error.validation !== undefined ||

@@ -1,6 +1,6 @@
 /**
  * The admin role on the role's HTTP server: the JSON API under /v1 (admin token), the S3
- * webhook (its own token), the OpenAPI document, the status page and bull-board's queue
+ * webhook (its own token), the OpenAPI document, the web UI (status, data browser, SQL) and bull-board's queue
  * board. Registered as an encapsulated Fastify plugin so its auth hooks and error format
  * apply to its routes only.
  */
@@ -13,6 +13,7 @@ import { DLQ_QUEUE, QUEUE_NAMES, type QueueName } from '../queue/jobs.ts';
 import { requireAdmin, requireJsonBody, sessionCookie, sessionCookieValue } from './auth.ts';
 import { errorBody, installErrorHandling } from './http-errors.ts';
 import { backfillRoutes } from './routes/backfills.ts';
+import { browseRoutes } from './routes/browse.ts';
 import type { AdminContext } from './routes/context.ts';
 import { dlqRoutes } from './routes/dlq.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -21,8 +22,8 @@ import { queueRoutes } from './routes/queues.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { similarRoutes } from './routes/similar.ts';
 import { AdminSessions } from './sessions.ts';
-import { STATUS_PAGE } from './status-page.ts';
 import { tokenMatches } from './tokens.ts';
+import { uiRoutes } from './ui-assets.ts';
 
 export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Promise<void> {
   installErrorHandling(app);
@@ -35,7 +36,7 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE));
+  uiRoutes(app);
 
   const sessions = new AdminSessions(ctx.services.queues.connection, {
     keys: ctx.services.queues.keys,
@@ -84,6 +85,7 @@ export async function adminPlugin(app: FastifyInstance, ctx: AdminContext): Prom
     backfillRoutes(api, ctx);
     recordingRoutes(api, ctx);
     similarRoutes(api, ctx);
+    browseRoutes(api, ctx);
     queueRoutes(api, ctx);
     dlqRoutes(api, ctx);
     queryRoutes(api, ctx);

@@ -1,6 +1,6 @@
 // Extends FastifySchema with summary, description and tags for the OpenAPI document.
 import type {} from '@fastify/swagger';
-import { catalogLocation, type CatalogLocation } from '../../catalog/query-session.ts';
+import { catalogLocation, SandboxedQueries, sandboxLimits, type CatalogLocation } from '../../catalog/query-session.ts';
 import type { Logger } from '../../log.ts';
 import type { Services } from '../../runtime/services.ts';
 import type { Backfills } from '../backfills.ts';
@@ -27,4 +27,16 @@ export const errorResponses = { 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 403: ERROR
 export function adminCatalog(ctx: AdminContext): CatalogLocation {
   const { services } = ctx;
   return { ...catalogLocation(services.config, services.store), log: ctx.log, changes: services.catalogChanges };
+}
+
+const sandboxes = new WeakMap<AdminContext, SandboxedQueries>();
+
+/** The admin process's one pool of query sandboxes: the SQL endpoint and the data browser share its concurrency cap. */
+export function adminQueries(ctx: AdminContext): SandboxedQueries {
+  let queries = sandboxes.get(ctx);
+  if (queries === undefined) {
+    queries = new SandboxedQueries(adminCatalog(ctx), sandboxLimits(ctx.services.config));
+    sandboxes.set(ctx, queries);
+  }
+  return queries;
 }

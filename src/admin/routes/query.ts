@@ -1,15 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { SandboxedQueries, sandboxLimits } from '../../catalog/query-session.ts';
 import { SandboxStopped } from '../../catalog/sandbox-pool.ts';
 import { isMcapflowError } from '../../errors.ts';
 import { startCatalogSnapshotter } from '../catalog-snapshotter.ts';
 import { errorBody } from '../http-errors.ts';
-import { adminCatalog, ERROR_SCHEMA, errorResponses, type AdminContext } from './context.ts';
+import { adminCatalog, adminQueries, ERROR_SCHEMA, errorResponses, type AdminContext } from './context.ts';
 
 export function queryRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { services } = ctx;
   const location = adminCatalog(ctx);
-  const queries = new SandboxedQueries(location, sandboxLimits(services.config));
+  const queries = adminQueries(ctx);
   const snapshotter = startCatalogSnapshotter(location, services.config.catalogSnapshotMs, ctx.log);
   // Before in-flight requests are waited for: a running statement must not hold up a shutdown.
   app.addHook('preClose', async () => queries.close());
