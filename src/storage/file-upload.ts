@@ -44,6 +44,8 @@ export interface FileUploadOptions {
   pace?: BodyPacer;
   /** Called when a part or the completion failed and is tried again. */
   onRetry?: (error: unknown) => void;
+  /** Stops between parts and ends retrying (the journal keeps what was done). */
+  signal?: AbortSignal;
 }
 
 export interface FileUploadResult {
@@ -127,14 +129,26 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
   try {
     for (let partNumber = 1; partNumber <= partCount; partNumber++) {
       if (done.has(partNumber)) continue;
+      options.signal?.throwIfAborted();
       const start = (partNumber - 1) * journal.partBytes;
       const length = Math.min(journal.partBytes, size - start);
       const body = Buffer.alloc(length);
       await handle.read(body, 0, length, start);
       const partSha = createHash('sha256').update(body).digest('base64');
       const etag = await pRetry(
-        () => store.uploadPart(bucket, key, journal.uploadId, partNumber, body, partSha, options.pace === undefined ? undefined : { pace: options.pace }),
-        { retries: options.retries ?? 5, minTimeout: 500, factor: 2, randomize: true, onFailedAttempt: ({ error }) => options.onRetry?.(error) },
+        () =>
+          store.uploadPart(bucket, key, journal.uploadId, partNumber, body, partSha, {
+            ...(options.pace ? { pace: options.pace } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          }),
+        {
+          retries: options.retries ?? 5,
+          minTimeout: 500,
+          factor: 2,
+          randomize: true,
+          onFailedAttempt: ({ error }) => options.onRetry?.(error),
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
       );
       journal.parts.push({ partNumber, etag, sha256: partSha });
       saveJournal(file, journal);
@@ -150,6 +164,7 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
     retries: options.retries ?? 5,
     minTimeout: 500,
     onFailedAttempt: ({ error }) => options.onRetry?.(error),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   rmSync(file, { force: true });
   return { bucket, key, size, sha256, outcome: resumed ? 'resumed' : 'uploaded', partsUploaded };

@@ -61,7 +61,7 @@ export interface ObjectStore {
   /**
    * Uploads one part; `sha256` (base64) is verified by S3 when given. Returns the part's ETag.
    * `pace` turns the body into the stream actually sent (a bandwidth limit); a store that
-   * cannot stream may ignore it.
+   * cannot stream may ignore it. `signal` aborts the request in flight.
    */
   uploadPart(
     bucket: string,
@@ -70,7 +70,7 @@ export interface ObjectStore {
     partNumber: number,
     body: Uint8Array,
     sha256?: string,
-    options?: { pace?: BodyPacer },
+    options?: { pace?: BodyPacer; signal?: AbortSignal },
   ): Promise<string>;
   completeMultipartUpload(
     bucket: string,

@@ -216,7 +216,7 @@ export class S3Store implements ObjectStore {
     partNumber: number,
     body: Uint8Array,
     sha256?: string,
-    options: { pace?: BodyPacer } = {},
+    options: { pace?: BodyPacer; signal?: AbortSignal } = {},
   ): Promise<string> {
     try {
       const out = await this.#send('upload-part', bucket, key, () =>
@@ -231,6 +231,7 @@ export class S3Store implements ObjectStore {
             ContentLength: body.length,
             ChecksumSHA256: sha256,
           }),
+          options.signal ? { abortSignal: options.signal } : {},
         ),
       );
       this.#observer.onWrite?.(body.length);

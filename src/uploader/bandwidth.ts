@@ -32,7 +32,7 @@ export class TokenBucket {
   }
 
   /** Waits until `n` bytes (at most one slice) may be sent. Starts empty: no initial burst. */
-  async take(n: number): Promise<void> {
+  async take(n: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
       const now = performance.now();
       // Unused allowance is capped at one slice: an idle link does not earn a later burst.
@@ -42,23 +42,32 @@ export class TokenBucket {
         this.#tokens -= n;
         return;
       }
-      await sleep(Math.ceil(((n - this.#tokens) / this.bytesPerSecond) * 1000));
+      await sleep(Math.ceil(((n - this.#tokens) / this.bytesPerSecond) * 1000), undefined, signal ? { signal } : {});
     }
   }
 }
 
-/** A pacer for ObjectStore.uploadPart: the body in slices, each let through by the bucket (or at once without one). */
-export function pacedBodies(bucket: TokenBucket | undefined, onBytes: (n: number) => void): BodyPacer {
+/**
+ * A pacer for ObjectStore.uploadPart: the body in slices, each let through by the bucket (or
+ * at once without one). An abort fails the stream, and with it the request in flight, so a
+ * stop does not wait for a part on a slow link.
+ */
+export function pacedBodies(bucket: TokenBucket | undefined, onBytes: (n: number) => void, signal?: AbortSignal): BodyPacer {
   return (body) => {
     const slice = bucket?.sliceBytes ?? 256 * 1024;
     async function* slices() {
       for (let offset = 0; offset < body.length; offset += slice) {
+        signal?.throwIfAborted();
         const chunk = body.subarray(offset, Math.min(body.length, offset + slice));
-        await bucket?.take(chunk.length);
+        await bucket?.take(chunk.length, signal);
         onBytes(chunk.length);
         yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
       }
     }
-    return Readable.from(slices(), { objectMode: false });
+    const stream = Readable.from(slices(), { objectMode: false });
+    // An abort ends the stream with an error nobody else listens for (the HTTP client only
+    // pipes it); the store aborts the request itself through the same signal.
+    stream.on('error', () => {});
+    return stream;
   };
 }

@@ -81,6 +81,7 @@ export class Uploader {
   /** In-memory only: a restart retries at once, which is what a reboot after an outage wants. */
   readonly #retries = new Map<string, { failures: number; at: number }>();
   readonly #status: UploaderStatus = { done: 0, backlog: 0, backlogBytes: 0, failures: 0 };
+  #signal: AbortSignal | undefined;
 
   constructor(store: ObjectStore, options: UploaderOptions, hooks: UploaderHooks = {}) {
     this.#store = store;
@@ -97,6 +98,7 @@ export class Uploader {
 
   /** Runs until `signal` aborts (between steps; an interrupted part is resumed next time). */
   async run(signal: AbortSignal): Promise<void> {
+    this.#signal = signal;
     let scanFailures = 0;
     while (!signal.aborted) {
       let scanned: ScanResult;
@@ -124,7 +126,13 @@ export class Uploader {
   #scan(): ScanResult {
     const exclude = this.#options.after === 'move' ? this.#options.moveDir : undefined;
     const files = scanDirectory(this.#options.dir, exclude);
-    const complete = this.#tracker.observe(files);
+    const judged = new Set(this.#tracker.observe(files));
+    // A file queued before a restart, unchanged since, was judged complete then: no new stable wait.
+    const complete = files.filter((f) => {
+      if (judged.has(f)) return true;
+      const entry = this.queue.get(f.name);
+      return entry !== undefined && entry.state !== 'cleaned' && entry.size === f.size && entry.mtimeMs === f.mtimeMs;
+    });
     const now = performance.now();
     let wakeInMs = Number.POSITIVE_INFINITY;
     let next: { file: FileSighting; entry: QueueEntry } | undefined;
@@ -186,6 +194,7 @@ export class Uploader {
         after: this.#options.after,
       });
     } catch (error) {
+      if (this.#signal?.aborted) return; // Stopped mid-way: not a failure, the journals resume it.
       const failures = (this.#retries.get(file.name)?.failures ?? 0) + 1;
       const delay = backoffDelay(failures, this.#options.backoffMinMs, this.#options.backoffMaxMs);
       this.#retries.set(file.name, { failures, at: performance.now() + delay });
@@ -209,10 +218,14 @@ export class Uploader {
       journalDir: join(this.#options.home, 'uploads'),
       contentType: 'application/x-mcap',
       ...(entry.sha256 ? { sha256: entry.sha256 } : {}),
-      pace: pacedBodies(this.#bucket, (n) => {
-        current.sent = Math.min(current.size, current.sent + n);
-        this.#hooks.onBytesSent?.(n);
-      }),
+      pace: pacedBodies(
+        this.#bucket,
+        (n) => {
+          current.sent = Math.min(current.size, current.sent + n);
+          this.#hooks.onBytesSent?.(n);
+        },
+        this.#signal,
+      ),
       onProgress: (done, _total, phase) => {
         if (phase !== 'uploading') return;
         // The first report is where this attempt starts (parts journaled before count once).
@@ -221,6 +234,7 @@ export class Uploader {
         current.sent = done; // A resent part counts from where S3 last accepted.
       },
       onRetry: () => uploaderRetries.inc(),
+      ...(this.#signal ? { signal: this.#signal } : {}),
     });
     this.queue.patch(file.name, { sha256: result.sha256 });
     return result;

@@ -29,6 +29,11 @@ export async function startFaultProxy(upstream: string, options: { stallMs?: num
   const forward = (req: IncomingMessage, onResponse: (res: IncomingMessage) => void, onError: () => void) => {
     const out = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, onResponse);
     out.on('error', onError);
+    // A client that goes away mid-body takes the upstream request with it, as a real
+    // connection would; otherwise the server waits for the rest of the body forever.
+    req.on('close', () => {
+      if (!req.complete) out.destroy();
+    });
     req.pipe(out);
   };
 

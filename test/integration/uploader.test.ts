@@ -155,6 +155,30 @@ describe('edge uploader', () => {
     expect(await objectSha('long.mcap')).toBe(sha256(data));
   }, 40_000);
 
+  it('stops within a few seconds of SIGTERM mid-part, and the next run finishes the file', async () => {
+    const dir = harness.dir('term');
+    const home = harness.dir('home9');
+    const data = randomBytes(3 * 1024 * 1024);
+    writeFileSync(join(dir, 'term.mcap'), data);
+    const args = ['upload', '--watch', dir, '--stable-ms', '0', '--poll-ms', '100', '--json', '--prefix', 'term/'];
+    const first = spawnCli([...args, '--bandwidth', '256KB/s'], cliEnv(harness, home));
+    await waitFor('the part in flight', () => forwarded(harness.requests, 'create', 'term/term.mcap').length === 1, 15_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const signalled = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited, first.stderr()).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(4000);
+    expect(await harness.direct.head('raw', 'term/term.mcap')).toBeUndefined();
+    const second = spawnCli(args, cliEnv(harness, home));
+    try {
+      await waitFor('the finished upload', () => second.stdout().includes('"outcome"'), 15_000);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    await second.exited;
+    expect(await objectSha('term/term.mcap')).toBe(sha256(data));
+  }, 40_000);
+
   it('deletes or moves a local file only after the checksum is confirmed, and keeps it when it does not match', async () => {
     const dir = harness.dir('after');
     const moved = harness.dir('after-moved');
