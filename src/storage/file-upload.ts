@@ -38,6 +38,8 @@ export interface FileUploadOptions {
   onProgress?: (done: number, total: number, phase: 'hashing' | 'uploading') => void;
   /** Retries per part after the SDK's own. */
   retries?: number;
+  /** First wait before a part or the completion is retried, doubling after (default 500 ms). */
+  retryMinMs?: number;
   /** The file's sha256 when the caller already computed it. */
   sha256?: string;
   /** Sends each part body through this (a bandwidth limit); see ObjectStore.uploadPart. */
@@ -143,7 +145,7 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
           }),
         {
           retries: options.retries ?? 5,
-          minTimeout: 500,
+          minTimeout: options.retryMinMs ?? 500,
           factor: 2,
           randomize: true,
           onFailedAttempt: ({ error }) => options.onRetry?.(error),
@@ -162,7 +164,7 @@ async function uploadFileOnce(store: ObjectStore, bucket: string, key: string, p
   const parts = [...journal.parts].sort((a, b) => a.partNumber - b.partNumber);
   await pRetry(() => store.completeMultipartUpload(bucket, key, journal.uploadId, parts), {
     retries: options.retries ?? 5,
-    minTimeout: 500,
+    minTimeout: options.retryMinMs ?? 500,
     onFailedAttempt: ({ error }) => options.onRetry?.(error),
     ...(options.signal ? { signal: options.signal } : {}),
   });

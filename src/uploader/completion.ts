@@ -37,8 +37,11 @@ export function scanDirectory(dir: string, exclude?: string): FileSighting[] {
     let entries;
     try {
       entries = readdirSync(current, { withFileTypes: true });
-    } catch {
-      return; // A directory removed mid-scan is simply not there this time.
+    } catch (error) {
+      // The watched directory itself unreadable (an unmounted disk) is a failure, not "empty":
+      // an empty scan would make the queue forget every recording in it.
+      if (current === dir) throw error;
+      return; // A subdirectory removed mid-scan is simply not there this time.
     }
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;

@@ -5,7 +5,7 @@
  * would fill with carriage returns).
  */
 import bytes from 'bytes';
-import type { Uploader } from './uploader.ts';
+import type { Uploader, UploaderStatus } from './uploader.ts';
 
 const WINDOW_MS = 5000;
 
@@ -24,8 +24,7 @@ export class RateMeter {
   }
 }
 
-export function formatStatus(uploader: Uploader, rate: number): string {
-  const s = uploader.status();
+export function formatStatus(s: UploaderStatus, rate: number): string {
   const parts = [`uploaded ${s.done}`, `waiting ${s.backlog} (${bytes.format(s.backlogBytes) ?? '0B'})`];
   if (s.current) {
     const percent = s.current.size === 0 ? 100 : Math.floor((s.current.sent / s.current.size) * 100);
@@ -40,7 +39,7 @@ export function startStatusLine(uploader: Uploader, meter: RateMeter, stream: No
   if (!stream.isTTY) return () => {};
   const draw = () => {
     const width = Math.max(20, (stream.columns ?? 100) - 1);
-    stream.write(`\r\x1b[2K${formatStatus(uploader, meter.rate()).slice(0, width)}`);
+    stream.write(`\r\x1b[2K${formatStatus(uploader.status(), meter.rate()).slice(0, width)}`);
   };
   const timer = setInterval(draw, 500);
   timer.unref();

@@ -11,7 +11,8 @@
  * - confirmed: a HEAD showed the object's sha256 metadata and size equal the local file's;
  * - cleaned: the after-upload action (keep, delete, move) is done.
  *
- * A confirmed or cleaned entry is never uploaded again while the file is unchanged.
+ * A confirmed or cleaned entry is never uploaded again while the file is unchanged; an entry
+ * is forgotten once its file has left the directory.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,11 +93,16 @@ export class UploadQueue {
     return this.put({ ...previous, ...change });
   }
 
-  /** Forgets entries whose file is gone once they are cleaned (deleted or moved away). */
+  /**
+   * Forgets the entries whose file is no longer in the directory: deleted or moved after its
+   * confirmation (possibly just before a crash that lost the `cleaned` note), or removed by
+   * someone else before it was uploaded (its multipart upload is left for the bucket's
+   * lifecycle rule on incomplete uploads).
+   */
   prune(stillPresent: (entry: QueueEntry) => boolean): void {
     let changed = false;
     for (const entry of this.#entries.values()) {
-      if (entry.state === 'cleaned' && !stillPresent(entry)) {
+      if (!stillPresent(entry)) {
         this.#entries.delete(entry.name);
         changed = true;
       }

@@ -160,9 +160,9 @@ export class Uploader {
       if (retryAt > now) wakeInMs = Math.min(wakeInMs, retryAt - now);
       else next ??= { file, entry: entry! };
     }
-    // Confirmed files whose local copy is already gone (deleted or moved before a crash) are done.
+    // Entries of files gone from the directory (deleted or moved by us, even just before a
+    // crash, or removed by someone else) have nothing left to do.
     const present = new Set(files.map((f) => f.name));
-    for (const entry of this.queue.entries()) if (entry.state === 'confirmed' && !present.has(entry.name)) this.queue.patch(entry.name, { state: 'cleaned' });
     this.queue.prune((entry) => present.has(entry.name));
     Object.assign(this.#status, { backlog, backlogBytes });
     uploaderBacklogFiles.set(backlog);
@@ -233,6 +233,7 @@ export class Uploader {
         accepted = done;
         current.sent = done; // A resent part counts from where S3 last accepted.
       },
+      retryMinMs: Math.min(500, this.#options.backoffMinMs),
       onRetry: () => uploaderRetries.inc(),
       ...(this.#signal ? { signal: this.#signal } : {}),
     });

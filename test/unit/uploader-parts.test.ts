@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBandwidth, TokenBucket } from '../../src/uploader/bandwidth.ts';
 import { CompletionTracker, type FileSighting } from '../../src/uploader/completion.ts';
+import { formatStatus, RateMeter } from '../../src/uploader/status-line.ts';
 import { UploadQueue } from '../../src/uploader/upload-queue.ts';
 import { backoffDelay } from '../../src/uploader/uploader.ts';
 
@@ -82,5 +83,28 @@ describe('UploadQueue', () => {
     expect(UploadQueue.open(join(tmp, 'state'), '/robot/rec').entries()).toEqual([]);
     // Another watched directory has its own queue.
     expect(UploadQueue.open(join(tmp, 'state'), '/robot/other').file).not.toBe(queue.file);
+  });
+});
+
+describe('status line', () => {
+  it('shows files done and waiting, the current file, the rate and the error being retried', () => {
+    const meter = new RateMeter();
+    meter.add(1024 * 1024, 1000);
+    meter.add(1024 * 1024, 3000);
+    const rate = meter.rate(4000);
+    expect(rate).toBe((2 * 1024 * 1024) / 5);
+    const line = formatStatus(
+      {
+        done: 3,
+        backlog: 2,
+        backlogBytes: 5 * 1024 * 1024,
+        failures: 1,
+        current: { name: 'run_0.mcap', sent: 256, size: 1024 },
+        lastError: 'connect ECONNREFUSED',
+      },
+      rate,
+    );
+    expect(line).toBe('uploaded 3 | waiting 2 (5MB) | run_0.mcap 25% | 409.6KB/s | retrying: connect ECONNREFUSED');
+    expect(meter.rate(20_000)).toBe(0);
   });
 });
