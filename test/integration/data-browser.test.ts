@@ -237,7 +237,21 @@ describe('data browser', () => {
       // The download link works with the browser's session.
       const download = await page.evaluate(async (url) => (await fetch(url)).status, href!);
       expect(download).toBe(200);
+      // Clicking the timeline plots that moment: a series request for a range inside the recording.
+      // The page is a new one once its plot is of this recording's table (the last view's is replaced).
+      await expect.poll(() => page.textContent('#plot-info')).toMatch(/rows of example_msgs_msg_Counter/);
+      const clicked = page.waitForResponse((r) => r.url().includes('/series?') && r.url().includes('start='));
+      const timelineRow = page.locator('#timeline g[data-topic="/counter"] rect').first();
+      await timelineRow.scrollIntoViewIfNeeded();
+      const row = (await timelineRow.boundingBox())!;
+      await page.mouse.click(row.x + row.width * 0.75, row.y + row.height / 2);
+      const range = new URL((await clicked).url()).searchParams;
+      const [from, to] = [BigInt(range.get('start')!), BigInt(range.get('end')!)];
+      expect(from < START + 1500n * MS && to > START + 1500n * MS).toBe(true);
       await page.screenshot({ path: join(SCREENSHOTS, 'recording-faults.png'), fullPage: true });
+      // A recording that is not there says so on the page.
+      await page.goto(`${admin.url}/#/recording/${'0'.repeat(32)}`);
+      await expect.poll(() => page.textContent('#error')).toMatch(/NOT_FOUND: no recording 0{32}/);
     }, 60_000);
 
     it('runs a query in the SQL console and shows a table and a chart', async () => {

@@ -5,6 +5,8 @@
 
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+// Views are laid out before they are shown, so a hidden element's width is the page's.
+const widthOf = (el) => el.clientWidth || document.body.clientWidth - 20;
 const COLORS = ['#3b6fd8', '#d7263d', '#16794a', '#f08c00', '#7b2cbf', '#00838f', '#8d6e63', '#c2185b'];
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,7 +73,7 @@ function route() {
   const params = new URLSearchParams(search ?? '');
   const parts = (path || '/').split('/').filter(Boolean);
   if (parts[0] === 'recordings') return { view: 'recordings', params };
-  if (parts[0] === 'recording' && parts[1]) return { view: 'recording', id: decodeURIComponent(parts[1]), params };
+  if (parts[0] === 'recording' && /^[0-9a-f]{32}$/.test(parts[1] ?? '')) return { view: 'recording', id: parts[1], params };
   if (parts[0] === 'sql') return { view: 'sql', params };
   return { view: 'status', params };
 }
@@ -88,8 +90,13 @@ async function render() {
     else renderSql(r.params);
     signedIn();
     show(r.view);
+    $('error').hidden = true;
   } catch (error) {
-    if (error.message !== 'signed out') throw error;
+    if (error.message === 'signed out') return;
+    signedIn();
+    show(r.view);
+    $('error').textContent = error.message;
+    $('error').hidden = false;
   }
 }
 
@@ -434,7 +441,7 @@ async function renderAttachments(id, m) {
 async function renderTimeline(id) {
   const t = await api('v1/recordings/' + encodeURIComponent(id) + '/timeline?buckets=300');
   const el = $('timeline');
-  const width = Math.max(600, el.clientWidth || 1000);
+  const width = Math.max(600, widthOf(el));
   const label = 190;
   const rowH = 18;
   const plotW = width - label - 10;
@@ -542,6 +549,15 @@ async function renderTimeline(id) {
       fmtNum((seconds * i) / ticks, 1) +
       ' s</text>';
   }
+  el.onclick = (event) => {
+    const box = el.querySelector('svg').getBoundingClientRect();
+    const x = ((event.clientX - box.left) * width) / box.width;
+    if (x < label || t.start_time === null) return;
+    // A tenth of the recording around the click, in the plot below.
+    const at = start + BigInt(Math.round(((x - label) / plotW) * span));
+    const half = BigInt(Math.max(1, Math.round(span / 20)));
+    drawMainPlot({ start: at - half, end: at + half, marker: Number(at / 1000n) / 1e6 }).catch((e) => showError($('plot'), e));
+  };
   el.innerHTML =
     '<svg viewBox="0 0 ' + width + ' ' + (axisY + 6) + '" height="' + (axisY + 6) + '" role="img" aria-label="coverage timeline">' + svg + '</svg>';
 }
@@ -575,7 +591,7 @@ function drawSeries(el, answer, { onRange, onPick, marker } = {}) {
     }
   });
   const opts = {
-    width: Math.max(500, el.clientWidth || 1000),
+    width: Math.max(500, widthOf(el)),
     height: 300,
     scales: { x: { time: true } },
     series,
@@ -609,6 +625,8 @@ function drawSeries(el, answer, { onRange, onPick, marker } = {}) {
     },
   };
   const plot = new uPlot(opts, data, el);
+  // The min and max lines only draw the band: keep them out of the legend.
+  for (const entry of plot.root.querySelectorAll('.u-legend .u-series')) if (/^(min|max)$/.test(entry.textContent.trim())) entry.style.display = 'none';
   el.dataset.points = String(answer.points);
   el.dataset.rows = String(answer.rows);
   if (onPick)
@@ -843,7 +861,7 @@ async function runSql() {
   const bars = chart.time ? null : uPlot.paths.bars({ size: [0.6, 60] });
   sqlChart = new uPlot(
     {
-      width: Math.max(500, el.clientWidth || 1000),
+      width: Math.max(500, widthOf(el)),
       height: 260,
       scales: { x: { time: chart.time } },
       axes: chart.time ? undefined : [{ values: (_u, ticks) => ticks.map((i) => chart.labels[i] ?? '') }, {}],
