@@ -100,9 +100,13 @@ function recordedRange(m: Manifest): { start: bigint; end: bigint } | undefined 
   return { start: BigInt(m.start_time), end: BigInt(m.end_time) + 1n };
 }
 
+/** Column types of a recording's table, remembered per version of its objects: a plot's every zoom would otherwise ask again. */
+const FIELDS_REMEMBERED = 256;
+
 export class RecordingExplorer {
   readonly #run: RunQuery;
   readonly #limits: ExplorerLimits;
+  readonly #columnTypes = new Map<string, Promise<QueryAnswer>>();
 
   constructor(run: RunQuery, limits: ExplorerLimits) {
     this.#run = run;
@@ -175,7 +179,7 @@ export class RecordingExplorer {
     const entry = m.tables[table];
     if (entry === undefined)
       throw new NotFoundError(`recording ${m.recording_id} has no table ${JSON.stringify(table)} (it has ${Object.keys(m.tables).sort().join(', ')})`);
-    const answer = await this.#run(columnTypesSql(table, m.recording_id));
+    const answer = await this.#typesOf(m, table);
     const types = answer.rows[0] ?? [];
     const columns = answer.columns.map((name, i) => [name, String(types[i] ?? '')] as const);
     const timeColumn = TIME_COLUMNS.find((c) => columns.some(([name]) => name === c));
@@ -185,6 +189,19 @@ export class RecordingExplorer {
     const fromObjects = entry.objects.flatMap((o) => o.topics ?? []);
     const topics = [...new Set(fromObjects.length > 0 ? fromObjects : m.topics.filter((t) => t.table === table).map((t) => t.topic))].sort();
     return { table, time_column: timeColumn, topics, fields: paths.map(fieldName), paths };
+  }
+
+  #typesOf(m: Manifest, table: string): Promise<QueryAnswer> {
+    const version = `${m.recording_id}\n${table}\n${m.tables[table]!.objects.map((o) => o.sha256).join(',')}`;
+    let answer = this.#columnTypes.get(version);
+    if (answer === undefined) {
+      answer = this.#run(columnTypesSql(table, m.recording_id));
+      // A failed statement (a busy sandbox) is asked again next time.
+      answer.catch(() => this.#columnTypes.delete(version));
+      this.#columnTypes.set(version, answer);
+      if (this.#columnTypes.size > FIELDS_REMEMBERED) this.#columnTypes.delete(this.#columnTypes.keys().next().value!);
+    }
+    return answer;
   }
 
   async series(m: Manifest, request: SeriesRequest): Promise<Series> {

@@ -15,8 +15,12 @@ import type { RecordingState, RecordingStatus } from '../../status/recording-sta
 import { adminCatalog, adminQueries, errorResponses, type AdminContext } from './context.ts';
 
 const STATES = ['queued', 'planning', 'processing', 'committed', 'quarantined', 'failed'];
-/** Statuses read for one listing: the newest this many (older ones are committed and listed from their manifests anyway). */
-const MAX_STATUSES = 5000;
+/**
+ * Statuses read for one listing: the most recently updated this many. Committed recordings are
+ * listed from their manifests whatever their age; this bounds how far back a queued, failed
+ * or quarantined one is found (each status is one Redis read).
+ */
+const MAX_STATUSES = 500;
 
 const optionalTime = (name: string, text: string | undefined) => (text === undefined || text === '' ? undefined : parseTimeArgument(name, text));
 
@@ -24,7 +28,7 @@ async function recentStatuses(ctx: AdminContext): Promise<RecordingStatus[]> {
   const out: RecordingStatus[] = [];
   let cursor: string | undefined;
   do {
-    const page = await ctx.services.status.list({ limit: 1000, cursor });
+    const page = await ctx.services.status.list({ limit: MAX_STATUSES - out.length, cursor });
     out.push(...page.items);
     cursor = page.next ?? undefined;
   } while (cursor !== undefined && out.length < MAX_STATUSES);
