@@ -66,11 +66,6 @@ export function backoffDelay(failures: number, minMs: number, maxMs: number, ran
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-interface ScanResult {
-  next?: { file: FileSighting; entry: QueueEntry };
-  wakeInMs: number;
-}
-
 export class Uploader {
   readonly queue: UploadQueue;
   readonly #store: ObjectStore;
@@ -99,31 +94,25 @@ export class Uploader {
   /** Runs until `signal` aborts (between steps; an interrupted part is resumed next time). */
   async run(signal: AbortSignal): Promise<void> {
     this.#signal = signal;
-    let scanFailures = 0;
+    let failures = 0;
     while (!signal.aborted) {
-      let scanned: ScanResult;
       try {
-        scanned = this.#scan();
-        scanFailures = 0;
+        const { next, wakeInMs } = this.#scan();
+        if (next === undefined) await sleep(Math.min(this.#options.pollMs, wakeInMs), undefined, { signal }).catch(() => {});
+        else await this.#advance(next.file, next.entry);
+        failures = 0;
       } catch (error) {
         // The directory or the queue's disk misbehaving (unmounted, full) must not end the service.
-        scanFailures += 1;
-        const delay = backoffDelay(scanFailures, this.#options.backoffMinMs, this.#options.backoffMaxMs);
+        failures += 1;
+        const delay = backoffDelay(failures, this.#options.backoffMinMs, this.#options.backoffMaxMs);
         this.#hooks.onFailure?.(this.#options.dir, error, delay);
         await sleep(delay, undefined, { signal }).catch(() => {});
-        continue;
       }
-      const { next, wakeInMs } = scanned;
-      if (next === undefined) {
-        await sleep(Math.min(this.#options.pollMs, wakeInMs), undefined, { signal }).catch(() => {});
-        continue;
-      }
-      await this.#advance(next.file, next.entry);
     }
   }
 
   /** One scan: refreshes the queue and the backlog, and picks the next file due. */
-  #scan(): ScanResult {
+  #scan(): { next?: { file: FileSighting; entry: QueueEntry }; wakeInMs: number } {
     const exclude = this.#options.after === 'move' ? this.#options.moveDir : undefined;
     const files = scanDirectory(this.#options.dir, exclude);
     const judged = new Set(this.#tracker.observe(files));
@@ -198,7 +187,7 @@ export class Uploader {
       const failures = (this.#retries.get(file.name)?.failures ?? 0) + 1;
       const delay = backoffDelay(failures, this.#options.backoffMinMs, this.#options.backoffMaxMs);
       this.#retries.set(file.name, { failures, at: performance.now() + delay });
-      this.queue.patch(file.name, { failures: entry.failures + 1, lastError: describeError(error) });
+      this.queue.patch(file.name, { failures: (this.queue.get(file.name)?.failures ?? 0) + 1, lastError: describeError(error) });
       uploaderFailures.inc({ stage });
       uploaderRetries.inc();
       this.#status.failures += 1;
