@@ -261,6 +261,16 @@ describe('data browser', () => {
       await expect.poll(() => page.locator('#sql-result tr').count()).toBeGreaterThan(2);
       expect(await page.textContent('#sql-result')).toContain('/imu');
       expect(Number(await page.locator('#sql-chart').getAttribute('data-points'))).toBeGreaterThan(2);
+      expect(await page.locator('#sql-chart').getAttribute('data-kind')).toBe('bars');
+      // A time column (nanoseconds, named like a time) makes a chart over time.
+      await page.fill(
+        '#sql-text',
+        `SELECT log_time, linear_acceleration.x AS ax FROM sensor_msgs_msg_Imu WHERE recording_id = '${runId}' ORDER BY log_time LIMIT 120`,
+      );
+      await page.click('#sql-form button');
+      await expect.poll(() => page.locator('#sql-chart').getAttribute('data-points')).toBe('120');
+      expect(await page.locator('#sql-chart').getAttribute('data-kind')).toBe('time');
+      expect(await page.locator('#sql-chart .u-legend').textContent()).toContain('ax');
       await page.fill('#sql-text', 'SELECT nope FROM messages');
       await page.click('#sql-form button');
       await expect.poll(() => page.textContent('#sql-info')).toMatch(/QUERY_FAILED/);

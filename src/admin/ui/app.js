@@ -879,6 +879,7 @@ async function runSql() {
     el,
   );
   el.dataset.points = String(chart.data[0].length);
+  el.dataset.kind = chart.time ? 'time' : 'bars';
 }
 $('sql-form').addEventListener('submit', (event) => {
   event.preventDefault();
