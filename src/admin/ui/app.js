@@ -52,6 +52,11 @@ function table(el, headers, rows) {
     '</tr>' +
     (rows.length ? rows.join('') : '<tr><td colspan="' + headers.length + '" class="muted">none</td></tr>');
 }
+const td = (html, cls) => (cls ? `<td class="${cls}">${html}</td>` : `<td>${html}</td>`);
+const num = (html) => td(html, 'num');
+const stateCell = (state) => td(esc(state), 'state-' + esc(state));
+/** A recording's id, a link to its page once it is committed. */
+const recordingLink = (id, state) => (state === 'committed' ? `<a href="#/recording/${esc(id)}"><code>${esc(id)}</code></a>` : `<code>${esc(id)}</code>`);
 function showError(el, error) {
   el.innerHTML = '<p class="bad">' + esc(error.message) + '</p>';
 }
@@ -107,38 +112,15 @@ async function refreshStatus() {
   table(
     $('queues'),
     ['queue', ...states, 'paused'],
-    queues.queues.map(
-      (q) =>
-        '<tr><td>' +
-        esc(q.name) +
-        '</td>' +
-        states.map((s) => '<td class="num">' + esc(q.counts[s] ?? 0) + '</td>').join('') +
-        '<td>' +
-        (q.paused ? 'yes' : '') +
-        '</td></tr>',
-    ),
+    queues.queues.map((q) => `<tr>${td(esc(q.name))}${states.map((s) => num(esc(q.counts[s] ?? 0))).join('')}${td(q.paused ? 'yes' : '')}</tr>`),
   );
   table(
     $('dlq'),
     ['entry', 'recording', 'attempts', 'last error', ''],
-    dlq.items.map(
-      (l) =>
-        '<tr data-dlq="' +
-        esc(l.id) +
-        '"><td><code>' +
-        esc(l.id) +
-        '</code></td><td><code>' +
-        esc(l.recordingId) +
-        '</code></td><td>' +
-        l.attempts.length +
-        '</td><td>' +
-        esc(l.failedReason) +
-        '</td><td><button data-retry="' +
-        esc(l.id) +
-        '">Retry</button> <button data-discard="' +
-        esc(l.id) +
-        '">Discard</button></td></tr>',
-    ),
+    dlq.items.map((l) => {
+      const buttons = `<button data-retry="${esc(l.id)}">Retry</button> <button data-discard="${esc(l.id)}">Discard</button>`;
+      return `<tr data-dlq="${esc(l.id)}">${td(`<code>${esc(l.id)}</code>`)}${td(`<code>${esc(l.recordingId)}</code>`)}${td(l.attempts.length)}${td(esc(l.failedReason))}${td(buttons)}</tr>`;
+    }),
   );
   const counters = ['listed', 'enqueued', 'skipped', 'committed', 'quarantined', 'failed'];
   table(
@@ -146,17 +128,7 @@ async function refreshStatus() {
     ['id', 'state', 'source', ...counters],
     backfills.items.map(
       (b) =>
-        '<tr><td><code>' +
-        esc(b.id) +
-        '</code></td><td>' +
-        esc(b.state) +
-        '</td><td>s3://' +
-        esc(b.bucket) +
-        '/' +
-        esc(b.prefix) +
-        '</td>' +
-        counters.map((k) => '<td class="num">' + esc(b[k]) + '</td>').join('') +
-        '</tr>',
+        `<tr>${td(`<code>${esc(b.id)}</code>`)}${td(esc(b.state))}${td(`s3://${esc(b.bucket)}/${esc(b.prefix)}`)}${counters.map((k) => num(esc(b[k]))).join('')}</tr>`,
     ),
   );
   table(
@@ -164,33 +136,8 @@ async function refreshStatus() {
     ['recording', 'state', 'source', 'progress', 'reason', 'updated'],
     recordings.items.map((r) => {
       const pct = r.jobsTotal ? Math.min(100, Math.round((100 * r.jobsDone) / r.jobsTotal)) : 0;
-      const id =
-        r.state === 'committed'
-          ? '<a href="#/recording/' + esc(r.recordingId) + '"><code>' + esc(r.recordingId) + '</code></a>'
-          : '<code>' + esc(r.recordingId) + '</code>';
-      return (
-        '<tr data-recording="' +
-        esc(r.recordingId) +
-        '"><td>' +
-        id +
-        '</td><td class="state-' +
-        esc(r.state) +
-        '">' +
-        esc(r.state) +
-        '</td><td>' +
-        esc(r.source) +
-        '</td><td><span class="bar"><span style="width:' +
-        pct +
-        '%"></span></span> ' +
-        esc(r.jobsDone) +
-        '/' +
-        esc(r.jobsTotal) +
-        '</td><td>' +
-        esc(r.reason) +
-        '</td><td class="muted">' +
-        esc(r.updatedAt) +
-        '</td></tr>'
-      );
+      const progress = `<span class="bar"><span style="width:${pct}%"></span></span> ${esc(r.jobsDone)}/${esc(r.jobsTotal)}`;
+      return `<tr data-recording="${esc(r.recordingId)}">${td(recordingLink(r.recordingId, r.state))}${stateCell(r.state)}${td(esc(r.source))}${td(progress)}${td(esc(r.reason))}${td(esc(r.updatedAt), 'muted')}</tr>`;
     }),
   );
   $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
@@ -222,31 +169,9 @@ async function renderRecordings(params) {
     headers,
     page.items.map(
       (r) =>
-        '<tr data-browse-recording="' +
-        esc(r.recording_id) +
-        '"><td>' +
-        (r.state === 'committed'
-          ? '<a href="#/recording/' + esc(r.recording_id) + '"><code>' + esc(r.recording_id) + '</code></a>'
-          : '<code>' + esc(r.recording_id) + '</code>') +
-        '</td><td class="state-' +
-        esc(r.state) +
-        '">' +
-        esc(r.state) +
-        '</td><td>' +
-        esc(r.source) +
-        '</td><td>' +
-        esc(isoOfNs(r.start_time)) +
-        '</td><td class="num">' +
-        (r.duration_s === null ? '' : fmtNum(r.duration_s, 1) + ' s') +
-        '</td><td class="num">' +
-        fmtBytes(r.size) +
-        '</td><td class="num">' +
-        fmtNum(r.message_count) +
-        '</td><td class="num">' +
-        fmtNum(r.topics) +
-        '</td><td class="muted">' +
-        esc(r.updated_at) +
-        '</td></tr>',
+        `<tr data-browse-recording="${esc(r.recording_id)}">${td(recordingLink(r.recording_id, r.state))}${stateCell(r.state)}${td(esc(r.source))}` +
+        `${td(esc(isoOfNs(r.start_time)))}${num(r.duration_s === null ? '' : fmtNum(r.duration_s, 1) + ' s')}${num(fmtBytes(r.size))}` +
+        `${num(fmtNum(r.message_count))}${num(fmtNum(r.topics))}${td(esc(r.updated_at), 'muted')}</tr>`,
     ),
   );
   const pager = $('browse-pager');
@@ -333,31 +258,10 @@ function renderTopics(m) {
       const span = t.first_log_time && t.last_log_time ? Number(BigInt(t.last_log_time) - BigInt(t.first_log_time)) / 1e9 : 0;
       const rate = span > 0 ? fmtNum((t.messages - 1) / span, 1) + ' Hz' : '';
       const decode = t.status === 'ok' ? (t.decode_errors ? t.decode_errors + ' errors' : 'ok') : t.status + (t.reason ? ': ' + t.reason : '');
+      const gaps = fmtNum(t.gaps) + (t.max_gap_ns && t.gaps ? ' (max ' + fmtNum(Number(t.max_gap_ns) / 1e6, 1) + ' ms)' : '');
       return (
-        '<tr data-topic="' +
-        esc(t.topic) +
-        '"><td>' +
-        esc(t.topic) +
-        '</td><td>' +
-        esc(t.schema) +
-        '</td><td>' +
-        esc(t.message_encoding) +
-        '</td><td class="num">' +
-        fmtNum(t.messages) +
-        '</td><td class="num">' +
-        rate +
-        '</td><td>' +
-        esc(t.table) +
-        '</td><td class="' +
-        (t.status === 'ok' && !t.decode_errors ? 'good' : 'bad') +
-        '">' +
-        esc(decode) +
-        '</td><td class="num">' +
-        fmtNum(t.gaps) +
-        (t.max_gap_ns && t.gaps ? ' (max ' + fmtNum(Number(t.max_gap_ns) / 1e6, 1) + ' ms)' : '') +
-        '</td><td class="num">' +
-        fmtNum(t.out_of_order) +
-        '</td></tr>'
+        `<tr data-topic="${esc(t.topic)}">${td(esc(t.topic))}${td(esc(t.schema))}${td(esc(t.message_encoding))}${num(fmtNum(t.messages))}${num(rate)}` +
+        `${td(esc(t.table))}${td(esc(decode), t.status === 'ok' && !t.decode_errors ? 'good' : 'bad')}${num(gaps)}${num(fmtNum(t.out_of_order))}</tr>`
       );
     }),
   );
@@ -368,73 +272,41 @@ function renderTables(m) {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, t]) => {
       const bytes = t.objects.reduce((n, o) => n + o.bytes, 0);
-      const objects = t.objects.map((o) => '<code>' + esc(o.uri) + '</code>').join('<br>');
-      return (
-        '<tr data-table="' +
-        esc(name) +
-        '"><td>' +
-        esc(name) +
-        '</td><td>' +
-        esc(t.operator) +
-        '</td><td class="num">' +
-        fmtNum(t.rows) +
-        '</td><td class="num">' +
-        fmtBytes(bytes) +
-        '</td><td>' +
-        objects +
-        '</td></tr>'
-      );
+      const objects = t.objects.map((o) => `<code>${esc(o.uri)}</code>`).join('<br>');
+      return `<tr data-table="${esc(name)}">${td(esc(name))}${td(esc(t.operator))}${num(fmtNum(t.rows))}${num(fmtBytes(bytes))}${td(objects)}</tr>`;
     });
-  rows.unshift(
-    '<tr><td>(source)</td><td></td><td></td><td class="num">' + fmtBytes(m.source.size) + '</td><td><code>' + esc(m.source.uri) + '</code></td></tr>',
-  );
-  if (m.blobs.length)
-    rows.push(
-      '<tr><td>(blobs)</td><td></td><td class="num">' +
-        m.blobs.length +
-        '</td><td class="num">' +
-        fmtBytes(m.blobs.reduce((n, b) => n + b.bytes, 0)) +
-        '</td><td class="muted">content-addressed packs</td></tr>',
-    );
+  rows.unshift(`<tr>${td('(source)')}${td('')}${td('')}${num(fmtBytes(m.source.size))}${td(`<code>${esc(m.source.uri)}</code>`)}</tr>`);
+  if (m.blobs.length) {
+    const bytes = m.blobs.reduce((n, b) => n + b.bytes, 0);
+    rows.push(`<tr>${td('(blobs)')}${td('')}${num(m.blobs.length)}${num(fmtBytes(bytes))}${td('content-addressed packs', 'muted')}</tr>`);
+  }
   table($('rec-tables'), ['table', 'made by', 'rows', 'bytes', 'objects'], rows);
 }
 
 async function renderAttachments(id, m) {
   const quoted = "'" + id + "'";
-  if (m.tables.attachments) {
-    const a = await query(
-      'SELECT name, media_type, log_time, create_time, size FROM attachments WHERE recording_id = ' + quoted + ' ORDER BY log_time LIMIT 1000',
-    );
-    table(
-      $('rec-attachments'),
-      ['name', 'media type', 'log time', 'created', 'size'],
-      a.rows.map(
-        ([name, media, logTime, created, size]) =>
-          '<tr><td>' +
-          esc(name) +
-          '</td><td>' +
-          esc(media) +
-          '</td><td>' +
-          esc(isoOfNs(logTime)) +
-          '</td><td>' +
-          esc(isoOfNs(created)) +
-          '</td><td class="num">' +
-          fmtBytes(size) +
-          '</td></tr>',
-      ),
-    );
-  } else table($('rec-attachments'), ['name', 'media type', 'log time', 'created', 'size'], []);
-  if (m.tables.metadata) {
-    const md = await query('SELECT name, metadata FROM metadata WHERE recording_id = ' + quoted + ' ORDER BY name LIMIT 1000');
-    table(
-      $('rec-metadata'),
-      ['name', 'entries'],
-      md.rows.map(
-        ([name, entries]) =>
-          '<tr><td>' + esc(name) + '</td><td>' + (entries ?? []).map((e) => '<code>' + esc(e.key) + '</code> = ' + esc(e.value)).join('<br>') + '</td></tr>',
-      ),
-    );
-  } else table($('rec-metadata'), ['name', 'entries'], []);
+  const attachments = m.tables.attachments
+    ? (await query('SELECT name, media_type, log_time, create_time, size FROM attachments WHERE recording_id = ' + quoted + ' ORDER BY log_time LIMIT 1000'))
+        .rows
+    : [];
+  table(
+    $('rec-attachments'),
+    ['name', 'media type', 'log time', 'created', 'size'],
+    attachments.map(
+      ([name, media, logTime, created, size]) =>
+        `<tr>${td(esc(name))}${td(esc(media))}${td(esc(isoOfNs(logTime)))}${td(esc(isoOfNs(created)))}${num(fmtBytes(size))}</tr>`,
+    ),
+  );
+  const metadata = m.tables.metadata
+    ? (await query('SELECT name, metadata FROM metadata WHERE recording_id = ' + quoted + ' ORDER BY name LIMIT 1000')).rows
+    : [];
+  table(
+    $('rec-metadata'),
+    ['name', 'entries'],
+    metadata.map(
+      ([name, entries]) => `<tr>${td(esc(name))}${td((entries ?? []).map((e) => `<code>${esc(e.key)}</code> = ${esc(e.value)}`).join('<br>'))}</tr>`,
+    ),
+  );
 }
 
 // The coverage timeline: SVG, one row per topic; shade = messages per bucket relative to the topic's busiest.
@@ -725,35 +597,12 @@ async function findSimilar(seconds, topic) {
   const p = new URLSearchParams({ at: at.toString(), k: '5' });
   if (topic && current.fields?.imu_windows?.topics.includes(topic)) p.set('topic', topic);
   const answer = await api('v1/recordings/' + encodeURIComponent(current.id) + '/similar?' + p.toString());
-  el.innerHTML =
-    '<p>Moments most like <code>' +
-    esc(answer.query.topic) +
-    '</code> ' +
-    esc(isoOfNs(answer.query.window_start)) +
-    ' (' +
-    fmtNum(answer.windows) +
-    ' windows searched):</p><ol>' +
-    answer.neighbours
-      .map(
-        (n) =>
-          '<li data-similar="' +
-          esc(n.recording_id) +
-          '"><a href="#/recording/' +
-          esc(n.recording_id) +
-          '?at=' +
-          esc(n.window_start) +
-          '"><code>' +
-          esc(n.recording_id.slice(0, 12)) +
-          '…</code> ' +
-          esc(n.topic) +
-          ' ' +
-          esc(isoOfNs(n.window_start)) +
-          '</a> <span class="muted">distance ' +
-          fmtNum(n.distance, 3) +
-          '</span></li>',
-      )
-      .join('') +
-    '</ol>';
+  const items = answer.neighbours.map(
+    (n) =>
+      `<li data-similar="${esc(n.recording_id)}"><a href="#/recording/${esc(n.recording_id)}?at=${esc(n.window_start)}"><code>${esc(n.recording_id.slice(0, 12))}…</code> ` +
+      `${esc(n.topic)} ${esc(isoOfNs(n.window_start))}</a> <span class="muted">distance ${fmtNum(n.distance, 3)}</span></li>`,
+  );
+  el.innerHTML = `<p>Moments most like <code>${esc(answer.query.topic)}</code> ${esc(isoOfNs(answer.query.window_start))} (${fmtNum(answer.windows)} windows searched):</p><ol>${items.join('')}</ol>`;
 }
 
 $('plot-form').addEventListener('submit', (event) => {
