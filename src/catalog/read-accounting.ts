@@ -62,8 +62,8 @@ export class CountingStore implements ObjectStore {
     return this.#inner.createMultipartUpload(bucket, key, options);
   }
 
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array, sha256?: string) {
-    return this.#inner.uploadPart(bucket, key, uploadId, partNumber, body, sha256);
+  uploadPart(...args: Parameters<ObjectStore['uploadPart']>) {
+    return this.#inner.uploadPart(...args);
   }
 
   completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string; sha256?: string | undefined }[]) {

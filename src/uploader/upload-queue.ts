@@ -16,6 +16,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { sha256Hex } from '../domain/hash.ts';
 import { McapflowError } from '../errors.ts';
 import { writeFileDurably } from '../storage/durable-file.ts';
@@ -43,6 +44,48 @@ interface QueueFile {
   entries: QueueEntry[];
 }
 
+/** The stored queue, checked when read: written by this or another version of mcapflow, or edited by hand. */
+const queueFileSchema = z.object({
+  version: z.literal(1),
+  dir: z.string(),
+  entries: z.array(
+    z.object({
+      name: z.string().min(1),
+      key: z.string().min(1),
+      size: z.number().int().nonnegative(),
+      mtimeMs: z.number(),
+      state: z.enum(ENTRY_STATES),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+      failures: z.number().int().nonnegative(),
+      lastError: z.string().optional(),
+      updatedAt: z.string(),
+    }),
+  ),
+}) satisfies z.ZodType<QueueFile, unknown>;
+
+function parseQueueFile(file: string, text: string): QueueFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new McapflowError(
+      'INTERNAL',
+      `upload queue ${file} is not JSON (${error instanceof Error ? error.message : String(error)}); move it away to start over`,
+    );
+  }
+  const version = (json as { version?: unknown } | null)?.version;
+  if (version !== 1) throw new McapflowError('INTERNAL', `upload queue ${file} has version ${JSON.stringify(version)}; this mcapflow reads version 1`);
+  const parsed = queueFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new McapflowError('INTERNAL', `upload queue ${file} does not fit its format (${problems.join('; ')}); move it away to start over`);
+  }
+  return parsed.data;
+}
+
 export class UploadQueue {
   readonly file: string;
   readonly #dir: string;
@@ -58,13 +101,8 @@ export class UploadQueue {
     mkdirSync(stateDir, { recursive: true });
     const queue = new UploadQueue(join(stateDir, `queue-${sha256Hex(watchDir).slice(0, 16)}.json`), watchDir);
     if (existsSync(queue.file)) {
-      let parsed: QueueFile;
-      try {
-        parsed = JSON.parse(readFileSync(queue.file, 'utf8')) as QueueFile;
-      } catch (error) {
-        // Durable writes never leave a torn file; an unreadable one was edited or damaged by hand.
-        throw new McapflowError('INTERNAL', `upload queue ${queue.file} is unreadable; move it away to start over`, { cause: error });
-      }
+      // Durable writes never leave a torn file; one that does not parse was edited or damaged by hand.
+      const parsed = parseQueueFile(queue.file, readFileSync(queue.file, 'utf8'));
       for (const entry of parsed.entries) queue.#entries.set(entry.name, entry);
     }
     return queue;

@@ -1,5 +1,5 @@
 /** The edge uploader's pieces without S3: completion, backoff, bandwidth parsing and the durable queue. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -73,16 +73,28 @@ describe('UploadQueue', () => {
   it('is on disk after every change and reopens with the same entries', () => {
     const queue = UploadQueue.open(join(tmp, 'state'), '/robot/rec');
     queue.put({ name: 'a.mcap', key: 'r1/a.mcap', size: 5, mtimeMs: 7, state: 'pending', failures: 0 });
-    queue.patch('a.mcap', { state: 'confirmed', sha256: 'ab' });
+    queue.patch('a.mcap', { state: 'confirmed', sha256: 'ab'.repeat(32) });
     const onDisk = JSON.parse(readFileSync(queue.file, 'utf8')) as { entries: { state: string }[] };
     expect(onDisk.entries[0]!.state).toBe('confirmed');
     const reopened = UploadQueue.open(join(tmp, 'state'), '/robot/rec');
-    expect(reopened.get('a.mcap')).toMatchObject({ key: 'r1/a.mcap', state: 'confirmed', sha256: 'ab' });
+    expect(reopened.get('a.mcap')).toMatchObject({ key: 'r1/a.mcap', state: 'confirmed', sha256: 'ab'.repeat(32) });
     reopened.patch('a.mcap', { state: 'cleaned' });
     reopened.prune(() => false);
     expect(UploadQueue.open(join(tmp, 'state'), '/robot/rec').entries()).toEqual([]);
     // Another watched directory has its own queue.
     expect(UploadQueue.open(join(tmp, 'state'), '/robot/other').file).not.toBe(queue.file);
+  });
+
+  it('refuses a stored queue it cannot trust, naming the problem', () => {
+    const queue = UploadQueue.open(join(tmp, 'bad'), '/robot/rec');
+    queue.put({ name: 'a.mcap', key: 'r1/a.mcap', size: 5, mtimeMs: 7, state: 'pending', failures: 0 });
+    const good = readFileSync(queue.file, 'utf8');
+    writeFileSync(queue.file, '{"version": 1, "dir": "/robot/rec", "entries": [');
+    expect(() => UploadQueue.open(join(tmp, 'bad'), '/robot/rec')).toThrow(/is not JSON/);
+    writeFileSync(queue.file, good.replace('"version": 1', '"version": 2'));
+    expect(() => UploadQueue.open(join(tmp, 'bad'), '/robot/rec')).toThrow(/has version 2; this mcapflow reads version 1/);
+    writeFileSync(queue.file, good.replace('"pending"', '"sent"'));
+    expect(() => UploadQueue.open(join(tmp, 'bad'), '/robot/rec')).toThrow(/entries\.0\.state/);
   });
 });
 
