@@ -207,14 +207,14 @@ export const OPTIONS = {
   httpPort: option(
     'MCAPFLOW_HTTP_PORT',
     '8080',
-    "Port of every role's HTTP server (/healthz, /readyz, /metrics; the admin API and status page on the admin role); 0 picks a free one.",
+    "Port of every role's HTTP server (/healthz, /readyz, /metrics; the admin API and web UI on the admin role); 0 picks a free one.",
     nonNegativeInt,
   ),
   httpHost: option('MCAPFLOW_HTTP_HOST', '127.0.0.1', 'Address the HTTP server listens on; 0.0.0.0 in containers.', z.string().min(1)),
   adminToken: option(
     'MCAPFLOW_ADMIN_TOKEN',
     undefined,
-    'Bearer token of the admin API and status page (secret). Unset on the embedded default: generated once into $MCAPFLOW_HOME/tokens.json.',
+    'Bearer token of the admin API and web UI (secret). Unset on the embedded default: generated once into $MCAPFLOW_HOME/tokens.json.',
     z.string().min(16, 'must be at least 16 characters').optional(),
   ),
   webhookToken: option(

@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      'Run service roles until SIGTERM/SIGINT. dispatcher: ingest and scan jobs (plus the embedded S3 server and its events on the embedded default); worker: index, extract, convert and commit jobs; admin: the admin API and status page; all: every role. uploader (not part of all): the edge uploader, which watches MCAPFLOW_UPLOAD_WATCH_DIR and uploads every finished recording (alone it needs no Redis; see docs/operations.md). Every role serves /healthz, /readyz and /metrics on MCAPFLOW_HTTP_PORT.',
+      'Run service roles until SIGTERM/SIGINT. dispatcher: ingest and scan jobs (plus the embedded S3 server and its events on the embedded default); worker: index, extract, convert and commit jobs; admin: the admin API and the web UI (status, data browser, SQL console); all: every role. uploader (not part of all): the edge uploader, which watches MCAPFLOW_UPLOAD_WATCH_DIR and uploads every finished recording (alone it needs no Redis; see docs/operations.md). Every role serves /healthz, /readyz and /metrics on MCAPFLOW_HTTP_PORT.',
     )
     .option('--role <roles>', 'dispatcher, worker, admin, all or uploader; repeat or comma-separate', collectRoles, [] as Role[])
     .action(async (options: { role: Role[] }) => {
