@@ -129,6 +129,7 @@ export function registerDemo(program: Command): void {
         say(`  tables          s3://${config.derivedBucket}/objects/tables/…  (Parquet, content-addressed)`);
         say(`  on disk         ${join(config.home, 's3')} (embedded S3), ${join(config.home, 'cache')} (query cache)`);
         say(`  query it        npx mcapflow query "SELECT topic, count(*) FROM messages GROUP BY topic"`);
+        say(`  browse it       npx mcapflow serve, then open http://127.0.0.1:${config.httpPort}/#/recording/${submitted.recordingId}`);
       });
     });
 }
