@@ -84,6 +84,7 @@ describe('data browser', () => {
   }, 180_000);
 
   afterAll(async () => {
+    if (browser) console.info(`data browser screenshots: ${SCREENSHOTS}`);
     await browser?.close();
     await admin?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -190,6 +191,18 @@ describe('data browser', () => {
       await page.click('#browse-form button');
       await expect.poll(() => page.locator('#browse-table tr[data-browse-recording]').count()).toBe(1);
       await page.screenshot({ path: join(SCREENSHOTS, 'recordings.png'), fullPage: true });
+      // Sorting by a column and paging through the list.
+      await page.goto(`${admin.url}/#/recordings?per_page=1`);
+      await page.click('#browse-table th[data-sort="size"]');
+      const first = () => page.locator('#browse-table tr[data-browse-recording]').first().getAttribute('data-browse-recording');
+      await expect.poll(first).toBe(runId); // largest first
+      await page.click('#browse-table th[data-sort="size"]');
+      await expect.poll(first).toBe(faultsId);
+      expect(await page.textContent('#browse-pager')).toMatch(/page 1 of 2 · 2 recordings/);
+      await page.click('#browse-pager a:has-text("next")');
+      await expect.poll(first).toBe(runId);
+      await page.fill('#browse-form input[name=topic]', '/imu');
+      await page.click('#browse-form button');
       await page.click(`#browse-table tr[data-browse-recording="${runId}"] a`);
       await page.locator('#timeline svg').waitFor();
       const manifest = (await admin.call('GET', `/v1/recordings/${runId}`)).body.manifest;
