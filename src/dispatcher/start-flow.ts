@@ -65,6 +65,16 @@ async function storePlan(services: Services, plan: RecordingPlan): Promise<strin
   return planKey;
 }
 
+/** The committed objects of every table that a table operator of `operators` reads (the commit's base inputs). */
+function baseInputs(base: Manifest, operators: readonly Operator[]): Record<string, { key: string; sha256: string }[]> {
+  const tables: Record<string, { key: string; sha256: string }[]> = {};
+  for (const operator of operators) {
+    if (operator.inputs.kind !== 'tables') continue;
+    for (const table of operator.inputs.tables) tables[table] = (base.tables[table]?.objects ?? []).map((o) => ({ key: o.key, sha256: o.sha256 }));
+  }
+  return tables;
+}
+
 /** Adds the flow of `plan` running `operators`; the commit then drives the rest. */
 async function addFlow(
   services: Services,
@@ -129,7 +139,7 @@ async function addFlow(
       eventTime,
       operators: operators.map(operatorId),
       ...(options.replace ? { replace: true } : {}),
-      ...(options.base ? { base: { manifestSha256: sha256Hex(canonicalJson(options.base)) } } : {}),
+      ...(options.base ? { base: { manifestSha256: sha256Hex(canonicalJson(options.base)), tables: baseInputs(options.base, operators) } } : {}),
       trace,
     } satisfies CommitJobData,
     opts: { jobId: ids.commit, ...queues.jobOptions('commit') },

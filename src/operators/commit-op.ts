@@ -20,7 +20,7 @@ export async function writeManifest(
   store: ObjectStore,
   bucket: string,
   manifest: Manifest,
-  options: { replace?: boolean } = {},
+  options: { replace?: boolean; current?: string } = {},
 ): Promise<'written' | 'unchanged' | 'replaced'> {
   const key = manifestKey(manifest.recording_id);
   const body = serializeManifest(manifest);
@@ -32,7 +32,8 @@ export async function writeManifest(
     const text = await existing();
     return text === undefined ? undefined : text === body;
   };
-  const current = await existing();
+  // The caller may have just read the manifest there (a backfill's commit checks its base): not read again.
+  const current = options.current ?? (await existing());
   if (current === body) return 'unchanged';
   if (current !== undefined) {
     if (!options.replace) throw new ManifestConflictError(manifest.recording_id);
@@ -63,8 +64,15 @@ export async function writeQuarantine(store: ObjectStore, bucket: string, record
 
 /** The committed manifest of a recording, checked against its schema (any version this code reads). */
 export async function readManifest(store: ObjectStore, bucket: string, recordingId: string): Promise<Manifest | undefined> {
+  return (await readManifestText(store, bucket, recordingId))?.manifest;
+}
+
+/** {@link readManifest}, with the stored text itself. */
+export async function readManifestText(store: ObjectStore, bucket: string, recordingId: string): Promise<{ manifest: Manifest; text: string } | undefined> {
   const bytes = await store.get(bucket, manifestKey(recordingId), 'derived');
-  return bytes === undefined ? undefined : parseManifest(Buffer.from(bytes).toString('utf8'), recordingId);
+  if (bytes === undefined) return undefined;
+  const text = Buffer.from(bytes).toString('utf8');
+  return { manifest: parseManifest(text, recordingId), text };
 }
 
 export async function readQuarantine(store: ObjectStore, bucket: string, recordingId: string): Promise<QuarantineRecord | undefined> {

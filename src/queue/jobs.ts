@@ -84,8 +84,12 @@ export interface CommitJobData {
   operators: string[];
   /** Replace a different existing manifest (an explicit reprocess), keeping the old one. */
   replace?: boolean;
-  /** A backfill that recomputes only `operators`: the committed manifest (by its sha256) it builds on. */
-  base?: { manifestSha256: string };
+  /**
+   * A backfill that recomputes only `operators`: the committed manifest (by its sha256) it builds
+   * on and, so that the commit reads that manifest once (when it writes the new one, checking it
+   * is still the same), the objects of its tables that this flow's table operators read.
+   */
+  base?: { manifestSha256: string; tables?: Record<string, { key: string; sha256: string }[]> };
   trace?: Record<string, string> | undefined;
 }
 

@@ -14,7 +14,7 @@ import { buildManifest, indexDisagreements, spanReports, type Manifest } from '.
 import type { RecordingPlan } from '../domain/plan.ts';
 import type { ConvertResult, ExtractResult, IndexResult, OperatorResult, PartRef } from '../domain/work.ts';
 import { InvalidRecordingError, ManifestConflictError, McapflowError } from '../errors.ts';
-import { readManifest, writeManifest } from '../operators/commit-op.ts';
+import { readManifestText, writeManifest } from '../operators/commit-op.ts';
 import { recordingInfo } from '../operators/recording-info.ts';
 import { appliedId } from '../operators/currency.ts';
 import { isSpanOperator, operatorId, paramsDigest, type OperatorRegistry } from '../operators/registry.ts';
@@ -60,31 +60,51 @@ function spanTables(operators: readonly Operator[], registry: OperatorRegistry, 
   return new Map(operators.filter(isSpanOperator).flatMap((o) => registry.outputsOf(o, recording).map((s) => [s.name, o] as const)));
 }
 
-/** The Parquet files of each table a table operator reads: made by this flow, or committed before. */
-function inputFiles(
+type FileRef = { key: string; sha256: string };
+
+/** The Parquet files of each table a table operator reads: made by this flow, or committed before (`committed`). */
+async function inputFiles(
   operator: Operator,
   convert: readonly ConvertResult[],
-  base: Manifest | undefined,
-): Record<string, { key: string; sha256: string }[]> | undefined {
+  committed: (table: string) => Promise<FileRef[]>,
+): Promise<Record<string, FileRef[]>> {
   if (operator.inputs.kind !== 'tables') return {};
-  const files: Record<string, { key: string; sha256: string }[]> = {};
+  const files: Record<string, FileRef[]> = {};
   for (const table of operator.inputs.tables) {
     const made = convert.find((c) => c.table === table);
-    files[table] = made
-      ? made.objects.map((o) => ({ key: o.key, sha256: o.sha256 }))
-      : (base?.tables[table]?.objects.map((o) => ({ key: o.key, sha256: o.sha256 })) ?? []);
+    files[table] = made ? made.objects.map((o) => ({ key: o.key, sha256: o.sha256 })) : await committed(table);
   }
   return files;
 }
 
-async function baseManifest(services: Services, data: CommitJobData): Promise<Manifest | undefined> {
+/**
+ * The manifest a backfill builds on, read now and checked to be the one it was planned against
+ * (with its stored text, which a replacing write keeps as the superseded manifest).
+ */
+async function baseManifest(services: Services, data: CommitJobData): Promise<{ manifest: Manifest; text: string } | undefined> {
   if (data.base === undefined) return undefined;
-  const manifest = await readManifest(services.store, services.config.derivedBucket, data.recordingId);
+  const read = await readManifestText(services.store, services.config.derivedBucket, data.recordingId);
   // The backfill was planned against this manifest; another commit since would be lost by replacing it.
-  if (manifest === undefined || sha256Hex(canonicalJson(manifest)) !== data.base.manifestSha256) {
+  if (read === undefined || sha256Hex(canonicalJson(read.manifest)) !== data.base.manifestSha256) {
     throw new UnrecoverableError(`recording ${data.recordingId} was committed again since this backfill was planned; run the backfill again`);
   }
-  return manifest;
+  return read;
+}
+
+/**
+ * The committed files of a base table: from the job's data when the flow was planned with them
+ * (they are the base manifest's, which the final write checks is still there), else read from
+ * the manifest. None without a base.
+ */
+function committedFiles(services: Services, data: CommitJobData): (table: string) => Promise<FileRef[]> {
+  let read: Promise<Manifest | undefined> | undefined;
+  return async (table) => {
+    if (data.base === undefined) return [];
+    const planned = data.base.tables?.[table];
+    if (planned !== undefined) return planned;
+    const manifest = await (read ??= baseManifest(services, data).then((r) => r?.manifest));
+    return manifest?.tables[table]?.objects.map((o) => ({ key: o.key, sha256: o.sha256 })) ?? [];
+  };
 }
 
 export async function processCommit(services: Services, job: Job<CommitJobData>, token: string | undefined): Promise<CommitOutcome> {
@@ -93,7 +113,7 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
   const plan = await work.loadPlan(planKey);
   const operators = registry.resolve(job.data.operators);
   const recording = recordingInfo(plan);
-  const base = await baseManifest(services, job.data);
+  const committed = committedFiles(services, job.data);
   const ids = jobIds(recordingId, flowOf(plan));
   const waitForChildren = async (): Promise<never> => {
     if (token === undefined) throw new Error('the commit job needs a worker token to wait for its children');
@@ -117,7 +137,7 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
         if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
         throw new Error(`results of span(s) ${missing.map((s) => s.index).join(', ')} are missing and none is pending; re-ingest the recording`);
       }
-      if (plan.planner === 'summary' && base === undefined) {
+      if (plan.planner === 'summary' && job.data.base === undefined) {
         const disagreements = [...dataDisagreements(plan, spanReports(results.extract, results.index)), ...indexDisagreements(results.extract, results.index)];
         // The summary described other bytes than the file holds: plan again from the data itself.
         if (disagreements.length > 0) return await replanByScan(services, plan, job.data, disagreements);
@@ -147,7 +167,7 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
             recordingId,
             planKey,
             operator: operatorId(operator),
-            inputs: inputFiles(operator, results.convert, base)!,
+            inputs: await inputFiles(operator, results.convert, committed),
             trace: traceCarrier(),
           };
           await queues
@@ -156,7 +176,7 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
         }
         await waitForChildren();
       }
-      return await finalizeCommit(services, plan, planKey, operators, results, base, job.data);
+      return await finalizeCommit(services, plan, planKey, operators, results, job.data);
     } catch (error) {
       if (error instanceof RetryNow) continue;
       throw error;
@@ -191,11 +211,13 @@ async function finalizeCommit(
   planKey: string,
   operators: readonly Operator[],
   results: Results,
-  base: Manifest | undefined,
   data: CommitJobData,
 ): Promise<CommitOutcome> {
   const { config, store, status, registry } = services;
   const recording = recordingInfo(plan);
+  // Read once, right before the write: checked against the plan's base, then kept as the superseded manifest.
+  const read = await baseManifest(services, data);
+  const base = read?.manifest;
   const manifest = buildManifest({
     plan: base === undefined ? plan : { ...plan, spans: [] },
     planKey: base?.plan_key ?? planKey,
@@ -220,7 +242,7 @@ async function finalizeCommit(
   }
   let written: Awaited<ReturnType<typeof writeManifest>>;
   try {
-    written = await writeManifest(store, config.derivedBucket, manifest, { replace: data.replace === true });
+    written = await writeManifest(store, config.derivedBucket, manifest, { replace: data.replace === true, ...(read ? { current: read.text } : {}) });
   } catch (error) {
     if (error instanceof ManifestConflictError) throw new UnrecoverableError(error.message);
     throw error;
