@@ -16,6 +16,7 @@ import { staleOperators } from '../operators/currency.ts';
 import { WORKER_ID } from '../queue/queues.ts';
 import { isBackfillId } from '../queue/redis-keys.ts';
 import type { Services } from '../runtime/services.ts';
+import type { ObjectInfo } from '../storage/object-store.ts';
 
 export type BackfillState = 'running' | 'done' | 'cancelled' | 'failed';
 
@@ -49,6 +50,31 @@ export interface BackfillStatus {
 }
 
 const LEASE_MS = 30_000;
+/**
+ * How many listed objects ahead of the one being enqueued are looked up (HEAD, manifest):
+ * those reads only decide, so they overlap; enqueuing, backpressure and the marker stay in
+ * listing order, one object at a time.
+ */
+const LOOKAHEAD = 8;
+
+/** What a backfill does with a listed object, decided from its HEAD and committed manifest. */
+type Decision = { enqueue: false } | { enqueue: true; recordingId: string; info: ObjectInfo; committed: boolean };
+
+/** `source`'s items with `decide(item)` started up to `depth` items before the consumer reaches them. */
+async function* lookingAhead<T, U>(source: AsyncIterable<T>, decide: (item: T) => Promise<U>, depth: number): AsyncGenerator<[T, Promise<U>]> {
+  const started: [T, Promise<U>][] = [];
+  const start = (item: T) => {
+    const decision = decide(item);
+    // Awaited in order by the consumer; one it never reaches (stopped) must not be an unhandled rejection.
+    decision.catch(() => {});
+    started.push([item, decision]);
+  };
+  for await (const item of source) {
+    start(item);
+    if (started.length >= depth) yield started.shift()!;
+  }
+  while (started.length > 0) yield started.shift()!;
+}
 
 /** Backfill ids are `bf-` and 16 hex digits (redis-keys.ts); checked before use, since they become Redis keys. */
 function checkId(id: string): void {
@@ -218,7 +244,12 @@ export class Backfills {
     const counts = { listed: Number(h.listed), enqueued: Number(h.enqueued), skipped: Number(h.skipped) };
     let lastLease = Date.now();
 
-    for await (const object of store.list(bucket, h.prefix ?? '', h.marker || undefined)) {
+    const decide = async (object: { key: string; lastModified?: Date | undefined }): Promise<Decision> => {
+      const modified = object.lastModified?.getTime();
+      const inWindow = modified === undefined || ((since === undefined || modified >= since) && (until === undefined || modified < until));
+      return inWindow && isRecordingKey(object.key, config.recordingSuffixes) ? this.#decide(bucket, object.key, force) : { enqueue: false };
+    };
+    for await (const [object, decision] of lookingAhead(store.list(bucket, h.prefix ?? '', h.marker || undefined), decide, LOOKAHEAD)) {
       if (this.#stopping) return;
       if (Date.now() - lastLease > LEASE_MS / 3) {
         if (!(await this.#holdLease(id))) return;
@@ -226,9 +257,8 @@ export class Backfills {
       }
       if ((await this.#redis.hget(this.#key(id), 'state')) !== 'running') return;
       counts.listed += 1;
-      const modified = object.lastModified?.getTime();
-      const inWindow = modified === undefined || ((since === undefined || modified >= since) && (until === undefined || modified < until));
-      const outcome = inWindow && isRecordingKey(object.key, config.recordingSuffixes) ? await this.#enqueue(id, bucket, object.key, force) : 'skipped';
+      const decided = await decision;
+      const outcome = decided.enqueue ? await this.#enqueue(id, bucket, object.key, force, decided) : 'skipped';
       // Stopped while waiting out backpressure: leave the marker before this object.
       if (outcome === 'stopped') return;
       if (outcome === 'enqueued') counts.enqueued += 1;
@@ -239,14 +269,26 @@ export class Backfills {
     await this.#redis.del(this.#keys.backfillLease(id));
   }
 
-  /** Enqueues one recording unless it is committed by the current operator versions (and not forced). */
-  async #enqueue(id: string, bucket: string, key: string, force: boolean): Promise<'enqueued' | 'skipped' | 'stopped'> {
-    const { store, config, queues, status } = this.#services;
+  /** Whether to enqueue one recording: not when it is gone, or committed by the current operator versions (and not forced). Reads only. */
+  async #decide(bucket: string, key: string, force: boolean): Promise<Decision> {
+    const { store, config } = this.#services;
     const info = await store.head(bucket, key);
-    if (info === undefined) return 'skipped';
+    if (info === undefined) return { enqueue: false };
     const recordingId = recordingIdFor({ bucket, key, size: info.size, etag: info.etag, sha256: info.sha256 });
     const manifest = await readManifest(store, config.derivedBucket, recordingId);
-    if (manifest !== undefined && !force && staleOperators(this.#services.registry, manifest).length === 0) return 'skipped';
+    if (manifest !== undefined && !force && staleOperators(this.#services.registry, manifest).length === 0) return { enqueue: false };
+    return { enqueue: true, recordingId, info, committed: manifest !== undefined };
+  }
+
+  /** Enqueues one recording that {@link #decide} chose, waiting out backpressure. */
+  async #enqueue(
+    id: string,
+    bucket: string,
+    key: string,
+    force: boolean,
+    { recordingId, info, committed }: Extract<Decision, { enqueue: true }>,
+  ): Promise<'enqueued' | 'stopped'> {
+    const { config, queues, status } = this.#services;
     // Backpressure: wait while the ingest queue is deeper than the limit.
     while ((await queues.queue('ingest').getWaitingCount()) >= config.backfillMaxWaiting) {
       if (this.#stopping || (await this.#redis.hget(this.#key(id), 'state')) !== 'running') return 'stopped';
@@ -256,7 +298,7 @@ export class Backfills {
     await enqueueIngest(queues, { bucket, key, size: info.size, etag: info.etag, eventTime: (info.lastModified ?? new Date()).toISOString() }, 'backfill', {
       rerun: true,
       // Forced: processed afresh. Otherwise a committed recording reruns only its stale operators (dispatcher/ingest.ts).
-      reprocess: manifest !== undefined && force,
+      reprocess: committed && force,
     });
     await this.#redis.sadd(this.#keys.backfillRecordings(id), recordingId);
     return 'enqueued';
