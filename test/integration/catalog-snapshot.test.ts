@@ -60,8 +60,10 @@ async function fullListing(): Promise<CommittedRecording[]> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcapflow-catalog-snapshot-'));
-  // The admin's own snapshotter is off: each test decides when a snapshot is written.
-  admin = await startAdmin('catalog-snapshot', { MCAPFLOW_CATALOG_SNAPSHOT_MS: '0' });
+  // The admin's own snapshotter is off: each test decides when a snapshot is written. So is its
+  // similarity refresher: its listings would refill this process's parsed catalog between a
+  // test's forgetting it and its cold listing (seen under load: a "cold" listing GET nothing).
+  admin = await startAdmin('catalog-snapshot', { MCAPFLOW_CATALOG_SNAPSHOT_MS: '0', MCAPFLOW_SIMILARITY_REFRESH_MS: '0' });
   await commitRecording();
   await commitRecording();
 }, 120_000);
