@@ -75,6 +75,21 @@ function baseInputs(base: Manifest, operators: readonly Operator[]): Record<stri
   return tables;
 }
 
+/**
+ * When `operators` are all table operators (a backfill of them): the wave the commit would add
+ * first (workers/commit.ts), which then reads only committed tables. Else none.
+ */
+function firstTableWave(services: Services, operators: readonly Operator[]): Operator[] {
+  if (!operators.every((o) => o.inputs.kind === 'tables')) return [];
+  const selected = new Set(operators.map((o) => o.name));
+  return (
+    services.registry
+      .recordingOperatorWaves()
+      .map((wave) => wave.filter((o) => selected.has(o.name) && o.inputs.kind === 'tables'))
+      .find((wave) => wave.length > 0) ?? []
+  );
+}
+
 /** Adds the flow of `plan` running `operators`; the commit then drives the rest. */
 async function addFlow(
   services: Services,
@@ -118,13 +133,26 @@ async function addFlow(
       opts: { jobId: ids.operator(operator.name), failParentOnFailure: true, ...queues.jobOptions('convert') },
     });
   }
+  // A backfill of table operators only: the commit's first step would add the first wave of them
+  // over the committed tables and wait; the same jobs are its children from the start instead.
+  const baseTables = options.base ? baseInputs(options.base, operators) : undefined;
+  const early = baseTables === undefined ? [] : firstTableWave(services, operators);
+  for (const operator of early) {
+    const inputs = Object.fromEntries((operator.inputs.kind === 'tables' ? operator.inputs.tables : []).map((t) => [t, baseTables![t] ?? []]));
+    children.push({
+      name: 'operator',
+      queueName: 'convert',
+      data: { recordingId, planKey, operator: operatorId(operator), inputs, trace } satisfies OperatorJobData as never,
+      opts: { jobId: ids.operator(operator.name), failParentOnFailure: true, ...queues.jobOptions('convert') },
+    });
+  }
   // A finished flow of the same plan (a re-run after its manifest was removed) would make this
   // add a no-op: clear it. A flow still running is left alone and the add below is a no-op.
   const previous = await queues.queue('commit').getJob(ids.commit);
   if (previous !== undefined && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove({ removeChildren: true });
   const tables = new Set(operators.filter(isSpanOperator).length > 0 ? plan.tables : []);
   // Jobs to count: the children, a convert per span table (estimated), the table operators, the commit and this planning job.
-  const tableOperators = operators.filter((o) => o.inputs.kind === 'tables').length;
+  const tableOperators = operators.filter((o) => o.inputs.kind === 'tables').length - early.length;
   await status.set(recordingId, 'processing', {
     source: s3Uri(plan.source.bucket, plan.source.key),
     reason: null,
@@ -139,7 +167,7 @@ async function addFlow(
       eventTime,
       operators: operators.map(operatorId),
       ...(options.replace ? { replace: true } : {}),
-      ...(options.base ? { base: { manifestSha256: sha256Hex(canonicalJson(options.base)), tables: baseInputs(options.base, operators) } } : {}),
+      ...(options.base ? { base: { manifestSha256: sha256Hex(canonicalJson(options.base)), tables: baseTables! } } : {}),
       trace,
     } satisfies CommitJobData,
     opts: { jobId: ids.commit, ...queues.jobOptions('commit') },

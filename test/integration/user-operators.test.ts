@@ -173,4 +173,23 @@ describe('user operators', () => {
     // v2: whether the count is a multiple of 3 (counts seed..seed+119: 40 of them).
     expect(await sql(`SELECT sum(even::INT) FROM counter_parity`)).toEqual([[80]]);
   }, 120_000);
+
+  it('two stale table operators, one reading the other: the backfill reruns the second over the new table of the first', async () => {
+    const before = await manifests();
+    await start('ops-v4-chain.ts');
+    const readBefore = await rawBytesRead();
+    await backfill();
+    expect((await rawBytesRead()) - readBefore).toBe(0);
+    for (const [i, manifest] of (await manifests()).entries()) {
+      const { chatter_lengths: changed, chatter_summary: added, ...kept } = objectKeys(manifest);
+      const { chatter_lengths: old, ...previously } = objectKeys(before[i]!);
+      expect(kept).toEqual(previously);
+      expect(changed).not.toEqual(old);
+      expect(added).toHaveLength(1);
+      expect(manifest.tables.chatter_lengths!.operator).toBe('chatter_lengths@1');
+      expect(manifest.tables.chatter_summary).toMatchObject({ operator: 'chatter_summary@1', rows: 1 });
+    }
+    // Version 1 leaves `longest` null: the summary read the rewritten table, not the committed one (version 2).
+    expect(await sql(`SELECT recording_id, topics, longest_total FROM chatter_summary ORDER BY 1`)).toEqual(ids.map((id) => [id, 1, null]));
+  }, 120_000);
 });
