@@ -67,6 +67,30 @@ export async function readManifest(store: ObjectStore, bucket: string, recording
   return (await readManifestText(store, bucket, recordingId))?.manifest;
 }
 
+/**
+ * A manifest of the recording that a replacing write kept under manifests/superseded/, the
+ * first that `matches`; undefined when none does. Copies that cannot be parsed are passed over.
+ */
+export async function findSupersededManifest(
+  store: ObjectStore,
+  bucket: string,
+  recordingId: string,
+  matches: (manifest: Manifest) => boolean,
+): Promise<Manifest | undefined> {
+  for await (const object of store.list(bucket, `${MANIFEST_PREFIX}superseded/${recordingId}/`)) {
+    const bytes = await store.get(bucket, object.key, 'derived');
+    if (bytes === undefined) continue;
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(Buffer.from(bytes).toString('utf8'), recordingId);
+    } catch {
+      continue;
+    }
+    if (matches(manifest)) return manifest;
+  }
+  return undefined;
+}
+
 /** {@link readManifest}, with the stored text itself. */
 export async function readManifestText(store: ObjectStore, bucket: string, recordingId: string): Promise<{ manifest: Manifest; text: string } | undefined> {
   const bytes = await store.get(bucket, manifestKey(recordingId), 'derived');

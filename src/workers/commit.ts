@@ -10,11 +10,11 @@ import { canonicalJson } from '../domain/canonical-json.ts';
 import { dataDisagreements } from '../domain/cross-check.ts';
 import { sha256Hex } from '../domain/hash.ts';
 import { manifestKey, s3Uri } from '../domain/layout.ts';
-import { buildManifest, indexDisagreements, spanReports, type Manifest } from '../domain/manifest.ts';
+import { buildManifest, indexDisagreements, serializeManifest, spanReports, type Manifest } from '../domain/manifest.ts';
 import type { RecordingPlan } from '../domain/plan.ts';
 import type { ConvertResult, ExtractResult, IndexResult, OperatorResult, PartRef } from '../domain/work.ts';
 import { InvalidRecordingError, ManifestConflictError, McapflowError } from '../errors.ts';
-import { readManifestText, writeManifest } from '../operators/commit-op.ts';
+import { findSupersededManifest, readManifestText, writeManifest } from '../operators/commit-op.ts';
 import { recordingInfo } from '../operators/recording-info.ts';
 import { appliedId } from '../operators/currency.ts';
 import { isSpanOperator, operatorId, paramsDigest, type OperatorRegistry } from '../operators/registry.ts';
@@ -77,18 +77,36 @@ async function inputFiles(
   return files;
 }
 
+interface BaseRead {
+  /** The manifest the backfill was planned against. */
+  manifest: Manifest;
+  /** What is stored now: the base itself, or (`replacedBy`) the manifest an earlier attempt of this job wrote over it. */
+  text: string;
+  replacedBy?: 'earlier attempt';
+}
+
+const committedAgain = (recordingId: string) =>
+  new UnrecoverableError(`recording ${recordingId} was committed again since this backfill was planned; run the backfill again`);
+
 /**
  * The manifest a backfill builds on, read now and checked to be the one it was planned against
- * (with its stored text, which a replacing write keeps as the superseded manifest).
+ * (with its stored text, which a replacing write keeps as the superseded manifest). When the
+ * stored one is another, an earlier attempt of this job may have replaced the base and died
+ * before it finished: the base is then among the superseded copies, and finalizeCommit accepts
+ * the stored manifest only if it is exactly what this job writes.
  */
-async function baseManifest(services: Services, data: CommitJobData): Promise<{ manifest: Manifest; text: string } | undefined> {
-  if (data.base === undefined) return undefined;
-  const read = await readManifestText(services.store, services.config.derivedBucket, data.recordingId);
-  // The backfill was planned against this manifest; another commit since would be lost by replacing it.
-  if (read === undefined || sha256Hex(canonicalJson(read.manifest)) !== data.base.manifestSha256) {
-    throw new UnrecoverableError(`recording ${data.recordingId} was committed again since this backfill was planned; run the backfill again`);
-  }
-  return read;
+async function baseManifest(services: Services, data: CommitJobData): Promise<BaseRead | undefined> {
+  const base = data.base;
+  if (base === undefined) return undefined;
+  const { store, config } = services;
+  const isBase = (m: Manifest) => sha256Hex(canonicalJson(m)) === base.manifestSha256;
+  const read = await readManifestText(store, config.derivedBucket, data.recordingId);
+  if (read === undefined) throw committedAgain(data.recordingId);
+  if (isBase(read.manifest)) return read;
+  // The backfill was planned against the base; another commit since would be lost by replacing it.
+  const superseded = await findSupersededManifest(store, config.derivedBucket, data.recordingId, isBase);
+  if (superseded === undefined) throw committedAgain(data.recordingId);
+  return { manifest: superseded, text: read.text, replacedBy: 'earlier attempt' };
 }
 
 /**
@@ -240,6 +258,8 @@ async function finalizeCommit(
     await quarantine(services, plan.recordingId, plan.source, new InvalidRecordingError('UNRECOVERABLE', reason));
     return { status: 'quarantined', reason };
   }
+  // Only this job's own manifest may stand where its base was; anything else is a later commit.
+  if (read?.replacedBy !== undefined && serializeManifest(manifest) !== read.text) throw committedAgain(plan.recordingId);
   let written: Awaited<ReturnType<typeof writeManifest>>;
   try {
     written = await writeManifest(store, config.derivedBucket, manifest, { replace: data.replace === true, ...(read ? { current: read.text } : {}) });

@@ -14,7 +14,7 @@ import { Backfills } from '../../src/admin/backfills.ts';
 import { queryCatalog } from '../../src/catalog/query-session.ts';
 import { waitForFinal } from '../../src/cli/submit.ts';
 import { MANIFEST_PREFIX } from '../../src/domain/layout.ts';
-import type { Manifest } from '../../src/domain/manifest.ts';
+import { serializeManifest, type Manifest } from '../../src/domain/manifest.ts';
 import { createLogger } from '../../src/log.ts';
 import { bytesRead } from '../../src/observability/metrics.ts';
 import { readManifest } from '../../src/operators/commit-op.ts';
@@ -134,7 +134,22 @@ describe('user operators', () => {
     const before = await manifests();
     await start('ops-v2-table.ts');
     const readBefore = await rawBytesRead();
-    await backfill();
+    // Each recording's commit dies once right after replacing its manifest (before noting it):
+    // the retry must find its own manifest there, over the base it was planned on, and finish.
+    const changes = harness!.services.catalogChanges;
+    const note = changes.noteCommitted.bind(changes);
+    const died = new Set<string>();
+    changes.noteCommitted = async (key) => {
+      if (died.has(key)) return note(key);
+      died.add(key);
+      throw new Error('injected: the commit died after writing its manifest');
+    };
+    try {
+      await backfill();
+    } finally {
+      changes.noteCommitted = note;
+    }
+    expect(died.size).toBe(ids.length);
     expect((await rawBytesRead()) - readBefore).toBe(0);
     const after = await manifests();
     for (const [i, manifest] of after.entries()) {
@@ -191,5 +206,35 @@ describe('user operators', () => {
     }
     // Version 1 leaves `longest` null: the summary read the rewritten table, not the committed one (version 2).
     expect(await sql(`SELECT recording_id, topics, longest_total FROM chatter_summary ORDER BY 1`)).toEqual(ids.map((id) => [id, 1, null]));
+  }, 120_000);
+
+  // Last: it leaves the recordings failed.
+  it('a commit that died after writing never replaces a manifest committed after it: its retry refuses and the later one stays', async () => {
+    await start('ops-v2-table.ts');
+    const { store, catalogChanges: changes } = harness!.services;
+    const bucket = harness!.config.derivedBucket;
+    const note = changes.noteCommitted.bind(changes);
+    const later = new Map<string, string>();
+    changes.noteCommitted = async (key) => {
+      if (later.has(key)) return note(key);
+      // Another commit lands between this one's write and its retry.
+      const stored = JSON.parse(Buffer.from((await store.get(bucket, key, 'derived'))!).toString('utf8')) as Manifest;
+      const text = serializeManifest({ ...stored, reason: 'committed by someone else' });
+      await store.put(bucket, key, text, { contentType: 'application/json' });
+      later.set(key, text);
+      throw new Error('injected: the commit died after writing its manifest');
+    };
+    const backfills = new Backfills(harness!.services, createLogger('silent'));
+    try {
+      await backfills.settled(await backfills.start({ bucket: harness!.config.rawBucket, prefix: '' }));
+      const statuses = await waitForFinal(harness!.services, ids, { timeoutMs: 60_000 });
+      for (const id of ids)
+        expect(statuses.get(id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/committed again since this backfill was planned/) });
+    } finally {
+      changes.noteCommitted = note;
+      await backfills.close();
+    }
+    expect(later.size).toBe(ids.length);
+    for (const [key, text] of later) expect(Buffer.from((await store.get(bucket, key, 'derived'))!).toString('utf8')).toBe(text);
   }, 120_000);
 });
