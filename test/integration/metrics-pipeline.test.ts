@@ -183,7 +183,22 @@ describe('/metrics after a pipeline run', () => {
     expect(text).not.toContain(summary.recording_id);
     expect(text).not.toContain('run.mcap');
     for (const topic of run.topics) expect(text).not.toContain(`"${topic.topic}"`);
-    const allowed = new Set(['queue', 'kind', 'outcome', 'engine', 'state', 'purpose', 'operator', 'op', 'status', 'cache', 'result', 'stage', 'le', 'quantile']);
+    const allowed = new Set([
+      'queue',
+      'kind',
+      'outcome',
+      'engine',
+      'state',
+      'purpose',
+      'operator',
+      'op',
+      'status',
+      'cache',
+      'result',
+      'stage',
+      'le',
+      'quantile',
+    ]);
     for (const series of after.keys()) {
       if (!series.startsWith('mcapflow_')) continue;
       for (const [, label] of series.matchAll(/([a-z_]+)="/g)) expect(allowed, series).toContain(label);
