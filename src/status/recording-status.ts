@@ -8,7 +8,8 @@ import { isRecordingId } from '../domain/identity.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { RedisKeys } from '../queue/redis-keys.ts';
 
-export type RecordingState = 'queued' | 'planning' | 'processing' | 'committed' | 'quarantined' | 'failed';
+export const RECORDING_STATES = ['queued', 'planning', 'processing', 'committed', 'quarantined', 'failed'] as const;
+export type RecordingState = (typeof RECORDING_STATES)[number];
 
 export const FINAL_STATES: readonly RecordingState[] = ['committed', 'quarantined', 'failed'];
 

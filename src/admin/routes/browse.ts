@@ -11,10 +11,9 @@ import { RecordingExplorer, type QueryAnswer } from '../../catalog/recording-exp
 import type { Manifest } from '../../domain/manifest.ts';
 import { isRecordingId } from '../../domain/identity.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
-import type { RecordingState, RecordingStatus } from '../../status/recording-status.ts';
+import { RECORDING_STATES, type RecordingState, type RecordingStatus } from '../../status/recording-status.ts';
 import { adminCatalog, adminQueries, errorResponses, type AdminContext } from './context.ts';
 
-const STATES = ['queued', 'planning', 'processing', 'committed', 'quarantined', 'failed'];
 /**
  * Statuses read for one listing: the most recently updated this many. Committed recordings are
  * listed from their manifests whatever their age; this bounds how far back a queued, failed
@@ -75,7 +74,7 @@ export function browseRoutes(app: FastifyInstance, ctx: AdminContext): void {
             q: { type: 'string', maxLength: 1024 },
             topic: { type: 'string', maxLength: 1024 },
             schema: { type: 'string', maxLength: 1024 },
-            status: { type: 'string', enum: STATES },
+            status: { type: 'string', enum: [...RECORDING_STATES] },
             from: { type: 'string', maxLength: 64 },
             to: { type: 'string', maxLength: 64 },
             sort: { type: 'string', enum: [...RECORDING_SORTS], default: 'updated' },

@@ -13,10 +13,8 @@ import {
 import { isRecordingId } from '../../domain/identity.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
 import { readManifest, readQuarantine } from '../../operators/commit-op.ts';
-import type { RecordingState } from '../../status/recording-status.ts';
+import { RECORDING_STATES, type RecordingState } from '../../status/recording-status.ts';
 import { errorResponses, type AdminContext } from './context.ts';
-
-const STATES = ['queued', 'planning', 'processing', 'committed', 'quarantined', 'failed'];
 
 export function recordingRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get<{ Querystring: { status?: RecordingState; limit?: number; cursor?: string } }>(
@@ -29,7 +27,7 @@ export function recordingRoutes(app: FastifyInstance, ctx: AdminContext): void {
           type: 'object',
           additionalProperties: false,
           properties: {
-            status: { type: 'string', enum: STATES },
+            status: { type: 'string', enum: [...RECORDING_STATES] },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
             cursor: { type: 'string' },
           },
