@@ -65,6 +65,19 @@ export class RecordingStatusStore {
     return this.#parse(recordingId, await this.#redis.hgetall(this.#key(recordingId)));
   }
 
+  async #getMany(recordingIds: readonly string[]): Promise<Map<string, RecordingStatus>> {
+    const pipeline = this.#redis.pipeline();
+    for (const id of recordingIds) pipeline.hgetall(this.#key(id));
+    const replies = (await pipeline.exec()) ?? [];
+    const out = new Map<string, RecordingStatus>();
+    replies.forEach(([error, hash], i) => {
+      if (error) throw error;
+      const status = this.#parse(recordingIds[i]!, hash as Record<string, string>);
+      if (status !== undefined) out.set(recordingIds[i]!, status);
+    });
+    return out;
+  }
+
   /**
    * Recordings by last update, newest first. `cursor` is the opaque `next` of the previous
    * page; `state` filters. Pages are stable while recordings keep changing: the cursor is
@@ -82,6 +95,8 @@ export class RecordingStatusStore {
       const page = await this.#redis.zrevrangebyscore(this.#index, maxScore, '-inf', 'WITHSCORES', 'LIMIT', 0, 200);
       if (page.length === 0) break;
       const before = `${maxScore}:${afterId}`;
+      // One round trip for the page's statuses, not one per recording.
+      const statuses = await this.#getMany(page.filter((member, i) => i % 2 === 0 && isRecordingId(member)));
       let skipping = afterId !== '';
       for (let i = 0; i < page.length; i += 2) {
         const id = page[i]!;
@@ -95,7 +110,7 @@ export class RecordingStatusStore {
         afterId = id;
         // A member that is no recording id (written by hand) names no status: skip it rather than fail the page.
         if (!isRecordingId(id)) continue;
-        const status = await this.get(id);
+        const status = statuses.get(id);
         if (status === undefined || (options.state !== undefined && status.state !== options.state)) continue;
         items.push(status);
         if (items.length === options.limit) {
