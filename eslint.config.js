@@ -43,12 +43,12 @@ export default tseslint.config(
     },
   },
   {
-    // The admin web UI: plain browser scripts (no build step), checked without type information.
+    // The admin web UI: plain browser modules (no build step), checked without type information.
     files: ['src/admin/ui/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
-      sourceType: 'script',
+      sourceType: 'module',
       globals: Object.fromEntries(
         ['document', 'window', 'location', 'fetch', 'URLSearchParams', 'FormData', 'performance', 'alert', 'setTimeout', 'setInterval', 'uPlot'].map((name) => [
           name,

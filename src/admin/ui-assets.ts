@@ -16,8 +16,11 @@ interface Asset {
 }
 
 function loadAssets(): Map<string, Asset> {
+  const modules = ['app', 'common', 'state', 'status', 'recordings', 'recording', 'plots', 'sql'].map(
+    (name) => [`${name}.js`, { type: 'text/javascript; charset=utf-8', body: readFileSync(own(`${name}.js`)) }] as const,
+  );
   return new Map<string, Asset>([
-    ['app.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(own('app.js')) }],
+    ...modules,
     ['app.css', { type: 'text/css; charset=utf-8', body: readFileSync(own('app.css')) }],
     ['uplot.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js')) }],
     ['uplot.css', { type: 'text/css; charset=utf-8', body: readFileSync(require.resolve('uplot/dist/uPlot.min.css')) }],
