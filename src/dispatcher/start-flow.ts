@@ -18,7 +18,7 @@ import { chunkIndexOperator } from '../operators/builtin/chunk-index.ts';
 import { isSpanOperator, operatorId } from '../operators/registry.ts';
 import { planSpans } from '../domain/spans.ts';
 import type { Operator } from '../sdk/operator.ts';
-import type { CommitJobData, OperatorJobData, ScanJobData, SpanJobData } from '../queue/jobs.ts';
+import type { CommitJobData, FileRef, OperatorJobData, ScanJobData, SpanJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { setSpanAttributes, traceCarrier } from '../observability/tracing.ts';
 
@@ -66,28 +66,13 @@ async function storePlan(services: Services, plan: RecordingPlan): Promise<strin
 }
 
 /** The committed objects of every table that a table operator of `operators` reads (the commit's base inputs). */
-function baseInputs(base: Manifest, operators: readonly Operator[]): Record<string, { key: string; sha256: string }[]> {
-  const tables: Record<string, { key: string; sha256: string }[]> = {};
+function baseInputs(base: Manifest, operators: readonly Operator[]): Record<string, FileRef[]> {
+  const tables: Record<string, FileRef[]> = {};
   for (const operator of operators) {
     if (operator.inputs.kind !== 'tables') continue;
     for (const table of operator.inputs.tables) tables[table] = (base.tables[table]?.objects ?? []).map((o) => ({ key: o.key, sha256: o.sha256 }));
   }
   return tables;
-}
-
-/**
- * When `operators` are all table operators (a backfill of them): the wave the commit would add
- * first (workers/commit.ts), which then reads only committed tables. Else none.
- */
-function firstTableWave(services: Services, operators: readonly Operator[]): Operator[] {
-  if (!operators.every((o) => o.inputs.kind === 'tables')) return [];
-  const selected = new Set(operators.map((o) => o.name));
-  return (
-    services.registry
-      .recordingOperatorWaves()
-      .map((wave) => wave.filter((o) => selected.has(o.name) && o.inputs.kind === 'tables'))
-      .find((wave) => wave.length > 0) ?? []
-  );
 }
 
 /** Adds the flow of `plan` running `operators`; the commit then drives the rest. */
@@ -125,26 +110,20 @@ async function addFlow(
     }
     return jobs;
   });
-  for (const operator of operators.filter((o) => o.inputs.kind === 'attachments')) {
-    children.push({
-      name: 'operator',
-      queueName: 'convert',
-      data: { recordingId, planKey, operator: operatorId(operator), inputs: {}, trace } satisfies OperatorJobData as never,
-      opts: { jobId: ids.operator(operator.name), failParentOnFailure: true, ...queues.jobOptions('convert') },
-    });
-  }
+  const operatorChild = (operator: Operator, inputs: OperatorJobData['inputs']) => ({
+    name: 'operator',
+    queueName: 'convert',
+    data: { recordingId, planKey, operator: operatorId(operator), inputs, trace } satisfies OperatorJobData as never,
+    opts: { jobId: ids.operator(operator.name), failParentOnFailure: true, ...queues.jobOptions('convert') },
+  });
+  for (const operator of operators.filter((o) => o.inputs.kind === 'attachments')) children.push(operatorChild(operator, {}));
   // A backfill of table operators only: the commit's first step would add the first wave of them
   // over the committed tables and wait; the same jobs are its children from the start instead.
   const baseTables = options.base ? baseInputs(options.base, operators) : undefined;
-  const early = baseTables === undefined ? [] : firstTableWave(services, operators);
+  const early = baseTables !== undefined && operators.every((o) => o.inputs.kind === 'tables') ? services.registry.nextTableWave(operators) : [];
   for (const operator of early) {
-    const inputs = Object.fromEntries((operator.inputs.kind === 'tables' ? operator.inputs.tables : []).map((t) => [t, baseTables![t] ?? []]));
-    children.push({
-      name: 'operator',
-      queueName: 'convert',
-      data: { recordingId, planKey, operator: operatorId(operator), inputs, trace } satisfies OperatorJobData as never,
-      opts: { jobId: ids.operator(operator.name), failParentOnFailure: true, ...queues.jobOptions('convert') },
-    });
+    const tables = operator.inputs.kind === 'tables' ? operator.inputs.tables : [];
+    children.push(operatorChild(operator, Object.fromEntries(tables.map((t) => [t, baseTables![t] ?? []]))));
   }
   // A finished flow of the same plan (a re-run after its manifest was removed) would make this
   // add a no-op: clear it. A flow still running is left alone and the add below is a no-op.

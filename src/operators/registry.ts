@@ -145,4 +145,17 @@ export class OperatorRegistry {
     }
     return waves;
   }
+
+  /**
+   * The first wave holding table operators of `selected` that are not `done`: the ones a
+   * recording's commit runs next (and a table-operator-only backfill starts with). Empty when none is left.
+   */
+  nextTableWave(selected: readonly Operator[], done: (operator: Operator) => boolean = () => false): RecordingOperator[] {
+    const names = new Set(selected.map((o) => o.name));
+    return (
+      this.recordingOperatorWaves()
+        .map((wave) => wave.filter((o) => names.has(o.name) && o.inputs.kind === 'tables' && !done(o)))
+        .find((wave) => wave.length > 0) ?? []
+    );
+  }
 }

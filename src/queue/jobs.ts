@@ -66,13 +66,19 @@ export interface ConvertJobData {
   trace?: Record<string, string> | undefined;
 }
 
+/** A committed Parquet file a job reads, verified by its sha256. */
+export interface FileRef {
+  key: string;
+  sha256: string;
+}
+
 /** A recording-level operator (table or attachment operator), run in the convert queue. */
 export interface OperatorJobData {
   recordingId: string;
   planKey: string;
   operator: string;
   /** Parquet files of each input table (table operators). */
-  inputs: Record<string, { key: string; sha256: string }[]>;
+  inputs: Record<string, FileRef[]>;
   trace?: Record<string, string> | undefined;
 }
 
@@ -89,7 +95,7 @@ export interface CommitJobData {
    * on and, so that the commit reads that manifest once (when it writes the new one, checking it
    * is still the same), the objects of its tables that this flow's table operators read.
    */
-  base?: { manifestSha256: string; tables?: Record<string, { key: string; sha256: string }[]> };
+  base?: { manifestSha256: string; tables?: Record<string, FileRef[]> };
   trace?: Record<string, string> | undefined;
 }
 

@@ -45,6 +45,12 @@ export interface S3Access {
 /** Turns a part body into a stream of the same bytes, sent as fast as it lets them through. */
 export type BodyPacer = (body: Uint8Array) => Readable;
 
+/** `pace` turns the body into the stream actually sent (a bandwidth limit); `signal` aborts the request in flight. */
+export interface UploadPartOptions {
+  pace?: BodyPacer;
+  signal?: AbortSignal;
+}
+
 export interface ObjectStore {
   /** For stores that another S3 client can read directly; absent or undefined: it cannot. */
   directAccess?(): Promise<S3Access | undefined>;
@@ -60,8 +66,7 @@ export interface ObjectStore {
   createMultipartUpload(bucket: string, key: string, options?: PutOptions): Promise<string>;
   /**
    * Uploads one part; `sha256` (base64) is verified by S3 when given. Returns the part's ETag.
-   * `pace` turns the body into the stream actually sent (a bandwidth limit); a store that
-   * cannot stream may ignore it. `signal` aborts the request in flight.
+   * A store that cannot stream may ignore `options.pace`.
    */
   uploadPart(
     bucket: string,
@@ -70,7 +75,7 @@ export interface ObjectStore {
     partNumber: number,
     body: Uint8Array,
     sha256?: string,
-    options?: { pace?: BodyPacer; signal?: AbortSignal },
+    options?: UploadPartOptions,
   ): Promise<string>;
   completeMultipartUpload(
     bucket: string,

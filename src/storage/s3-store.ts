@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { normalizeEtag } from '../domain/identity.ts';
 import { describeError, StorageError } from '../errors.ts';
-import type { BodyPacer, ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose, S3Access, StoreObserver } from './object-store.ts';
+import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadPurpose, S3Access, StoreObserver, UploadPartOptions } from './object-store.ts';
 
 // The SDK warns on every start under Node 20; the warning is about its future releases, not us.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -216,7 +216,7 @@ export class S3Store implements ObjectStore {
     partNumber: number,
     body: Uint8Array,
     sha256?: string,
-    options: { pace?: BodyPacer; signal?: AbortSignal } = {},
+    options: UploadPartOptions = {},
   ): Promise<string> {
     try {
       const out = await this.#send('upload-part', bucket, key, () =>

@@ -19,7 +19,7 @@ import { recordingInfo } from '../operators/recording-info.ts';
 import { appliedId } from '../operators/currency.ts';
 import { isSpanOperator, operatorId, paramsDigest, type OperatorRegistry } from '../operators/registry.ts';
 import type { Operator, RecordingInfo } from '../sdk/operator.ts';
-import type { CommitJobData, CommitOutcome, ConvertJobData, OperatorJobData } from '../queue/jobs.ts';
+import type { CommitJobData, CommitOutcome, ConvertJobData, FileRef, OperatorJobData } from '../queue/jobs.ts';
 import type { Services } from '../runtime/services.ts';
 import { enqueueScan, flowOf, jobIds } from '../dispatcher/start-flow.ts';
 import { quarantine } from '../dispatcher/ingest.ts';
@@ -59,8 +59,6 @@ export function partsByTable(extract: readonly ExtractResult[], index: readonly 
 function spanTables(operators: readonly Operator[], registry: OperatorRegistry, recording: RecordingInfo): Map<string, Operator> {
   return new Map(operators.filter(isSpanOperator).flatMap((o) => registry.outputsOf(o, recording).map((s) => [s.name, o] as const)));
 }
-
-type FileRef = { key: string; sha256: string };
 
 /** The Parquet files of each table a table operator reads: made by this flow, or committed before (`committed`). */
 async function inputFiles(
@@ -174,12 +172,8 @@ export async function processCommit(services: Services, job: Job<CommitJobData>,
         await waitForChildren();
       }
       // Table operators, wave by wave: each reads tables of span operators or of earlier waves.
-      const selected = new Set(operators.map((o) => o.name));
-      const pending = registry
-        .recordingOperatorWaves()
-        .map((wave) => wave.filter((o) => selected.has(o.name) && o.inputs.kind === 'tables' && !results.operators.has(operatorId(o))))
-        .find((wave) => wave.length > 0);
-      if (pending !== undefined) {
+      const pending = registry.nextTableWave(operators, (o) => results.operators.has(operatorId(o)));
+      if (pending.length > 0) {
         for (const operator of pending) {
           const data: OperatorJobData = {
             recordingId,
