@@ -6,9 +6,9 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Flushes a directory's entries (creations, renames, deletions) to disk. */
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+/** Flushes a file's bytes, or a directory's entries (creations, renames, deletions), to disk. */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
@@ -26,5 +26,5 @@ export function writeFileDurably(file: string, data: string | Uint8Array): void 
     closeSync(fd);
   }
   renameSync(tmp, file);
-  fsyncDirectory(dirname(file));
+  fsyncPath(dirname(file));
 }
